@@ -1,0 +1,36 @@
+"""The checks ``conda integrity verify`` runs, registered in one list.
+
+A check is a function ``check(state) -> Iterable[Finding]``: it reads the
+loaded prefix (:class:`~.context.PrefixState`: records, what the disk showed,
+the walk of the prefix) and reports; it never touches the disk itself.
+"""
+
+from __future__ import annotations
+
+from . import (
+    altered_file,
+    clobbered_file,
+    corrupt_record,
+    duplicate_package,
+    missing_file,
+    mode_changed,
+    transaction_debris,
+    unreadable,
+    untracked_file,
+)
+from .context import Check, PrefixState
+
+#: every check, in the order their findings are reported
+CHECKS: list[Check] = [
+    corrupt_record.check,
+    duplicate_package.check,
+    missing_file.check,
+    altered_file.check,
+    clobbered_file.check,
+    mode_changed.check,
+    transaction_debris.check,
+    unreadable.check,
+    untracked_file.check,
+]
+
+__all__ = ["CHECKS", "Check", "PrefixState"]

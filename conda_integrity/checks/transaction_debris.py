@@ -1,0 +1,32 @@
+"""transaction-debris: what an aborted conda run leaves in the prefix.
+
+conda renames files it removes to ``*.c~`` and deletes them only once the
+transaction succeeded, sets aside files it cannot delete as
+``*.conda_trash``, and prepares prefix-replaced files in ``.condatmp/``. The
+next ``conda install`` deletes the ``.c~`` files, and with them the evidence of
+what the aborted run was doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import TRANSACTION_DEBRIS, WARNING, Finding
+from ..tree import CONDA_TEMP_EXTENSION, TRANSACTION_TMP_DIR
+from .context import PrefixState
+
+
+def _what(path: str) -> str:
+    if path == TRANSACTION_TMP_DIR:
+        return "conda's temporary folder of a transaction that did not finish"
+    if path.endswith(CONDA_TEMP_EXTENSION):
+        original = path[: -len(CONDA_TEMP_EXTENSION)]
+        return f"backup of {original} from a conda transaction that did not finish"
+    return "a file conda could not delete and set aside"
+
+
+def check(state: PrefixState) -> Iterator[Finding]:
+    if state.tree is None:
+        return
+    for path in state.tree.debris:
+        yield Finding(TRANSACTION_DEBRIS, WARNING, _what(path), path=path)

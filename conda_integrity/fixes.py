@@ -1,0 +1,27 @@
+"""The commands that fix a finding, in the words a conda user types."""
+
+from __future__ import annotations
+
+import shlex
+
+from .records import Record
+
+
+def exact_spec(record: Record) -> str:
+    """A spec that matches exactly this build (``name=version=build``)."""
+    return f"{record.name}={record.version}={record.build}"
+
+
+def reinstall(prefix: str, *records: Record) -> str:
+    """Reinstall these exact builds from the package cache or their channel."""
+    specs = " ".join(shlex.quote(exact_spec(record)) for record in records)
+    return f"conda install -p {shlex.quote(prefix)} --force-reinstall {specs}"
+
+
+def replace_record(prefix: str, record_file: str, name: str | None) -> str:
+    """Move a damaged record aside so that conda can load the prefix, then reinstall."""
+    path = shlex.quote(f"{prefix}/{record_file}")
+    move = f"mv {path} {path}.damaged"
+    if not name:
+        return move
+    return f"{move} && conda install -p {shlex.quote(prefix)} --force-reinstall {shlex.quote(name)}"

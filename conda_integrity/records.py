@@ -1,0 +1,302 @@
+"""Read ``conda-meta/*.json`` records as conda wrote them.
+
+The raw JSON is read rather than conda's ``PrefixRecord``: records loaded by
+conda <= 25.11 drop ``sha256``, ``sha256_in_prefix`` and ``size_in_bytes``,
+and loading ``PrefixData`` with pip interoperability on can delete records.
+
+Each record becomes a :class:`Record` whose :class:`OwnedPath` entries say
+what conda put at each path of the prefix, already mapped to where it is in
+the prefix (noarch python files are recorded under their package path,
+``site-packages/...``, but live in the environment's site-packages).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import PureWindowsPath
+from typing import Any
+
+# The kinds of owned path, after conda's path types
+FILE = "file"  # hardlink or copy of a regular file (path_type "hardlink")
+SYMLINK = "softlink"
+DIRECTORY = "directory"
+PYC = "pyc_file"
+ENTRY_POINT = "entry_point"
+LISTED = "listed"  # only in "files": the record says nothing more (conda < 4.4)
+
+_ENTRY_POINT_TYPES = {
+    "unix_python_entry_point",
+    "windows_python_entry_point_script",
+    "windows_python_entry_point_exe",
+}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class OwnedPath:
+    """What a record says conda put at one path of the prefix."""
+
+    path: str
+    kind: str
+    #: sha256 of the content in the prefix, when the record knows it
+    sha256: str | None = None
+    #: size in the prefix, when the record knows it (not for text-prefix files)
+    size: int | None = None
+    #: the path inside the package (the extracted package dir), if it came from there
+    source: str | None = None
+    #: "text" or "binary" when conda replaced a prefix placeholder in this file
+    prefix_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One installed package, from its ``conda-meta/<name-version-build>.json``."""
+
+    stem: str
+    name: str
+    version: str
+    build: str
+    subdir: str | None
+    channel: str | None
+    noarch: str | None
+    depends: tuple[str, ...]
+    constrains: tuple[str, ...]
+    paths: tuple[OwnedPath, ...]
+    extracted_package_dir: str | None
+    package_tarball_full_path: str | None
+    #: False for records written before conda 4.4, which list only "files"
+    has_paths_data: bool
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return f"conda-meta/{self.stem}.json"
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A ``conda-meta/*.json`` that cannot be used, and why."""
+
+    file: str
+    reason: str
+    #: the file could not be read at all (permissions, I/O), as opposed to corrupt
+    unreadable: bool = False
+
+    @property
+    def stem(self) -> str:
+        return os.path.basename(self.file)[: -len(".json")]
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def read_raw(path: str) -> dict[str, Any] | BadRecord:
+    """Parse one record file; a file that does not parse becomes a BadRecord."""
+    file = f"conda-meta/{os.path.basename(path)}"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        return BadRecord(file, "is a directory, not a record file")
+    except OSError as error:
+        return BadRecord(file, f"cannot be read: {error.strerror or error}", unreadable=True)
+    if not data.strip():
+        return BadRecord(file, "is empty (conda was probably killed while writing it)")
+    try:
+        raw = json.loads(data)
+    except UnicodeDecodeError:
+        return BadRecord(file, "is not UTF-8 text")
+    except ValueError as error:
+        return BadRecord(file, f"is not valid JSON ({error})")
+    if not isinstance(raw, dict):
+        return BadRecord(file, f"holds a JSON {type(raw).__name__}, not an object")
+    return raw
+
+
+def python_site_packages(raws: list[dict[str, Any]]) -> str | None:
+    """The environment's site-packages dir, relative to the prefix, from its python record."""
+    from conda.common.path import get_major_minor_version, get_python_site_packages_short_path
+
+    for raw in raws:
+        if raw.get("name") != "python":
+            continue
+        declared = raw.get("python_site_packages_path")
+        if isinstance(declared, str) and declared and _unsafe(declared) is None:
+            return declared.rstrip("/")
+        version = raw.get("version")
+        if isinstance(version, str) and get_major_minor_version(version):
+            return get_python_site_packages_short_path(get_major_minor_version(version))
+    return None
+
+
+def build_record(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record | BadRecord:
+    """Turn a parsed record into a :class:`Record`, or say why it is corrupt."""
+    file = f"conda-meta/{stem}.json"
+    try:
+        return _build(stem, raw, site_packages)
+    except _Corrupt as reason:
+        return BadRecord(file, str(reason))
+
+
+def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
+    identity = {key: raw.get(key) for key in ("name", "version", "build")}
+    missing = [key for key, value in identity.items() if not value]
+    if missing:
+        raise _Corrupt(f"lacks {', '.join(missing)}")
+    if not all(isinstance(value, str) for value in identity.values()):
+        raise _Corrupt("has a name, version or build that is not a string")
+    name, version, build = (str(identity[key]) for key in ("name", "version", "build"))
+    if stem != f"{name}-{version}-{build}":
+        raise _Corrupt(f"is named {stem}.json but describes {name}-{version}-{build}")
+
+    noarch = raw.get("noarch")
+    if isinstance(noarch, dict):  # very old records: {"type": "python"}
+        noarch = noarch.get("type")
+    noarch = noarch if isinstance(noarch, str) else None
+
+    files = raw.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(p, str) for p in files):
+        raise _Corrupt("has a 'files' entry that is not a list of paths")
+    paths_data = raw.get("paths_data")
+    has_paths_data = paths_data is not None
+
+    # paths_data says what each path is; "files" lists every path, and is all
+    # there is in records of conda < 4.4 or written with safety_checks disabled
+    entries: dict[str, OwnedPath] = {}
+    if has_paths_data:
+        relocate = _noarch_relocation(noarch, files, paths_data, site_packages)
+        for entry in _paths_entries(paths_data):
+            owned = _owned_path(entry, relocate)
+            entries[owned.path] = owned
+    for path in files:
+        if path not in entries:
+            entries[path] = OwnedPath(path, LISTED)
+    for owned in entries.values():
+        for path in (owned.path, owned.source):
+            reason = path is not None and _unsafe(path)
+            if reason:
+                raise _Corrupt(f"lists {path!r}, {reason}")
+
+    return Record(
+        stem=stem,
+        name=name,
+        version=version,
+        build=build,
+        subdir=_str_or_none(raw.get("subdir")),
+        channel=_str_or_none(raw.get("channel")),
+        noarch=noarch,
+        depends=_str_tuple(raw.get("depends")),
+        constrains=_str_tuple(raw.get("constrains")),
+        paths=tuple(entries.values()),
+        extracted_package_dir=_str_or_none(raw.get("extracted_package_dir")),
+        package_tarball_full_path=_str_or_none(raw.get("package_tarball_full_path")),
+        has_paths_data=has_paths_data,
+        raw=raw,
+    )
+
+
+def _paths_entries(paths_data: Any) -> list[dict[str, Any]]:
+    if not isinstance(paths_data, dict):
+        raise _Corrupt("has a 'paths_data' entry that is not an object")
+    entries = paths_data.get("paths", [])
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("_path"), str) for e in entries
+    ):
+        raise _Corrupt("has a 'paths_data.paths' entry without a '_path'")
+    return entries
+
+
+def _owned_path(entry: dict[str, Any], relocate: dict[str, str]) -> OwnedPath:
+    source = entry["_path"]
+    path = relocate.get(source, source)
+    path_type = entry.get("path_type", "hardlink")
+    if path_type == "hardlink":
+        placeholder = entry.get("prefix_placeholder")
+        mode = entry.get("file_mode") if placeholder else None
+        sha256 = _sha256_field(entry, "sha256_in_prefix")
+        if sha256 is None and not placeholder:
+            sha256 = _sha256_field(entry, "sha256")
+        size = entry.get("size_in_bytes")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise _Corrupt(f"gives {source!r} a size that is not a whole number")
+        if mode == "text":
+            size = None  # conda records the package's size; the prefix changes it
+        return OwnedPath(path, FILE, sha256, size, source, mode)
+    if path_type == "softlink":
+        return OwnedPath(path, SYMLINK, source=source)
+    if path_type == "directory":
+        return OwnedPath(path, DIRECTORY, source=source)
+    if path_type == "pyc_file":
+        return OwnedPath(path, PYC)
+    if path_type in _ENTRY_POINT_TYPES:
+        return OwnedPath(path, ENTRY_POINT)
+    raise _Corrupt(f"gives {source!r} an unknown path_type {path_type!r}")
+
+
+def _sha256_field(entry: dict[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SHA256.fullmatch(value.lower()):
+        raise _Corrupt(f"gives {entry['_path']!r} a {key} that is not a sha256 digest")
+    return value.lower()
+
+
+def _noarch_relocation(
+    noarch: str | None, files: list[str], paths_data: Any, site_packages: str | None
+) -> dict[str, str]:
+    """Map noarch python package paths (``site-packages/x``) to prefix paths."""
+    if noarch != "python" or not isinstance(paths_data, dict):
+        return {}
+    from conda.common.path import get_python_noarch_target_path
+
+    sources = [
+        e["_path"]
+        for e in paths_data.get("paths") or ()
+        if isinstance(e, dict)
+        and isinstance(e.get("_path"), str)
+        and e["_path"].startswith(("site-packages/", "python-scripts/"))
+    ]
+    if not sources:
+        return {}
+    site_packages = site_packages or _infer_site_packages(files, sources)
+    if site_packages is None:
+        return {}
+    return {s: get_python_noarch_target_path(s, site_packages) for s in sources}
+
+
+def _infer_site_packages(files: list[str], sources: list[str]) -> str | None:
+    """Find site-packages from the record's own target paths (no python record)."""
+    for source in sources:
+        if not source.startswith("site-packages/"):
+            continue
+        tail = source[len("site-packages") :]
+        for target in files:
+            if target.endswith(tail) and len(target) > len(tail):
+                return target[: -len(tail)]
+    return None
+
+
+def _unsafe(path: str) -> str | None:
+    """Why a recorded path may not be used, or None when it stays inside the prefix."""
+    if not path or "\x00" in path:
+        return "which is not a usable path"
+    if path.startswith(("/", "\\")) or PureWindowsPath(path).drive:
+        return "an absolute path"
+    if ".." in path.replace("\\", "/").split("/"):
+        return "a path that climbs out of the environment"
+    return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))

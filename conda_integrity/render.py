@@ -1,0 +1,77 @@
+"""The report for people: findings grouped by package, in words, with the fix."""
+
+from __future__ import annotations
+
+import json
+
+from .findings import Finding
+from .report import Report, printable
+
+_NO_PACKAGE = "(environment)"
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _headline(report: Report) -> str:
+    what = (
+        f"{_plural(report.packages, 'package')}, {_plural(report.files, 'file')}, "
+        f"{human_bytes(report.bytes)} of content"
+    )
+    if report.mode == "fast":
+        what = (
+            f"{_plural(report.packages, 'package')}, {_plural(report.files, 'file')} "
+            "(fast: no hashing)"
+        )
+    return f"Verified {printable(report.prefix)}: {what} in {report.elapsed_s:.2f} s"
+
+
+def _finding_line(finding: Finding, verbose: bool) -> list[str]:
+    where = f"{printable(finding.path)}: " if finding.path else ""
+    lines = [f"  {finding.severity:<8} {finding.code:<20} {where}{printable(finding.message)}"]
+    if verbose:
+        for key in ("packages", "owner", "expected", "actual"):
+            if key in finding.extra:
+                value = json.dumps(finding.extra[key], ensure_ascii=False)
+                lines.append(f"{'':31}{key}: {printable(value)}")
+    return lines
+
+
+def render_text(report: Report, verbose: bool = False) -> str:
+    """The human report of one prefix."""
+    lines = [_headline(report)]
+    if not report.findings:
+        lines.append("No problems found.")
+        return "\n".join(lines)
+
+    groups: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        groups.setdefault(finding.package or _NO_PACKAGE, []).append(finding)
+    for group in sorted(groups, key=lambda name: (name == _NO_PACKAGE, name)):
+        lines.append("")
+        lines.append(printable(group))
+        fixes: list[str] = []
+        for finding in groups[group]:
+            lines.extend(_finding_line(finding, verbose))
+            fix = finding.extra.get("fix")
+            if fix and fix not in fixes:
+                fixes.append(fix)
+        lines.extend(f"  to fix: {printable(fix)}" for fix in fixes)
+
+    counts = report.counts
+    lines.append("")
+    lines.append(
+        f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
+        f"{counts['info']} info."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""The result of verifying one prefix, and its JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .findings import ERROR, SEVERITIES, Finding
+
+_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes of file names shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _printable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _printable_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Report:
+    """What ``verify`` found in one prefix and how much it checked."""
+
+    prefix: str
+    mode: str
+    packages: int
+    files: int
+    bytes: int
+    hashed_files: int
+    hashed_bytes: int
+    findings: list[Finding] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.findings.sort(
+            key=lambda f: (_ORDER[f.severity], f.package or "", f.path or "", f.code)
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not any(finding.severity == ERROR for finding in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON document for one prefix."""
+        return {
+            "prefix": printable(self.prefix),
+            "ok": self.ok,
+            "mode": self.mode,
+            "checked": {
+                "packages": self.packages,
+                "files": self.files,
+                "bytes": self.bytes,
+                "hashed_files": self.hashed_files,
+                "hashed_bytes": self.hashed_bytes,
+            },
+            "counts": self.counts,
+            "findings": [_printable_value(finding.to_dict()) for finding in self.findings],
+            "elapsed_s": round(self.elapsed_s, 3),
+        }

@@ -1,0 +1,74 @@
+"""Where conda-integrity keeps its own files in a prefix, and how it writes them.
+
+Everything lives in ``<prefix>/conda-meta/integrity/``: conda reads only
+``conda-meta/*.json``, ``history`` and a few named files, so a folder there is
+ignored by conda and removed with the environment. Files are replaced
+atomically (write a temporary file, fsync, rename), so a crash leaves either
+the old or the new version, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import Any
+
+STATE_DIR = "conda-meta/integrity"
+
+
+def state_path(prefix: str, name: str) -> str:
+    return os.path.join(prefix, STATE_DIR, name)
+
+
+def can_write(prefix: str) -> bool:
+    """Whether the user may write conda-integrity's state into this prefix."""
+    folder = os.path.join(prefix, STATE_DIR)
+    if os.path.isdir(folder):
+        return os.access(folder, os.W_OK | os.X_OK)
+    return os.access(os.path.join(prefix, "conda-meta"), os.W_OK | os.X_OK)
+
+
+def read_json(path: str) -> Any:
+    """The parsed file, or None when it is absent or unusable (state is disposable)."""
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def write_json(path: str, value: Any) -> None:
+    write_atomic(path, json.dumps(value, separators=(",", ":")).encode())
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover (Windows cannot open folders)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
