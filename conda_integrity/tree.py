@@ -9,6 +9,7 @@ the walk leaves out the base environment's ``pkgs`` and ``envs`` folders.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from .state import STATE_DIR
@@ -17,6 +18,9 @@ CONDA_TEMP_EXTENSION = ".c~"
 CONDA_TRASH = ".conda_trash"
 TRANSACTION_TMP_DIR = ".condatmp"
 SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
+#: the wrapper scripts conda < 26.1 writes into the prefix to run link scripts
+#: (``tempfile`` names: ".tmp" and 8 random characters)
+SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
 
 
 @dataclass
@@ -25,7 +29,8 @@ class PrefixTree:
 
     #: every folder reached without following a symlink; "" is the prefix itself
     directories: set[str] = field(default_factory=lambda: {""})
-    #: leftovers of aborted conda runs: ``*.c~``, ``*.conda_trash*``, ``.condatmp/``
+    #: leftovers of aborted conda runs: ``*.c~``, ``*.conda_trash*``, ``.condatmp/``,
+    #: link-script wrappers
     debris: list[str] = field(default_factory=list)
     #: every non-folder path, when the walk was asked to collect them
     files: list[str] = field(default_factory=list)
@@ -74,7 +79,7 @@ def _visit(
         is_dir = False
     top_level = not folder
     if not is_dir:
-        if is_debris(name):
+        if is_debris(name) or (top_level and SCRIPT_WRAPPER.fullmatch(name)):
             tree.debris.append(path)
         elif collect_files:
             tree.files.append(path)

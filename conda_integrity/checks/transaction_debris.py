@@ -2,7 +2,8 @@
 
 conda renames files it removes to ``*.c~`` and deletes them only once the
 transaction succeeded, sets aside files it cannot delete as
-``*.conda_trash``, and prepares prefix-replaced files in ``.condatmp/``. The
+``*.conda_trash``, prepares prefix-replaced files in ``.condatmp/`` and (before
+26.1) writes the wrapper of each link script as ``.tmpXXXXXXXX``. The
 next ``conda install`` deletes the ``.c~`` files, and with them the evidence of
 what the aborted run was doing.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import TRANSACTION_DEBRIS, WARNING, Finding
-from ..tree import CONDA_TEMP_EXTENSION, TRANSACTION_TMP_DIR
+from ..tree import CONDA_TEMP_EXTENSION, SCRIPT_WRAPPER, TRANSACTION_TMP_DIR
 from .context import PrefixState
 
 
@@ -22,6 +23,8 @@ def _what(path: str) -> str:
     if path.endswith(CONDA_TEMP_EXTENSION):
         original = path[: -len(CONDA_TEMP_EXTENSION)]
         return f"backup of {original} from a conda transaction that did not finish"
+    if SCRIPT_WRAPPER.fullmatch(path):
+        return "wrapper of a package script from a conda transaction that did not finish"
     return "a file conda could not delete and set aside"
 
 

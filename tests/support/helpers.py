@@ -7,7 +7,16 @@ import os
 import shutil
 from pathlib import Path
 
+from packaging.version import Version
+
 from tests.support.conda_cli import Conda
+from tests.support.real_conda import ensure_conda
+
+ensure_conda()
+import conda  # noqa: E402
+
+#: the version of the conda under test (the subprocesses run the same one)
+CONDA_VERSION = Version(conda.__version__)
 
 #: the packages of a typical test environment: every path kind conda writes
 STANDARD_SPECS = ("python", "libfoo=1.0", "footools", "pyfoo", "zlibby")
