@@ -1,0 +1,92 @@
+"""Depth and the hash cache: --fast, --no-cache, stat keys, read-only prefixes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from conda_integrity.hashcache import RACY_SECONDS
+from tests.support.conda_cli import Conda
+from tests.support.helpers import edit_in_place, replace_file, summary, verify
+
+
+@pytest.fixture
+def aged_env(env: Path) -> Path:
+    """``env`` once its files are old enough for the hash cache to keep them."""
+    time.sleep(RACY_SECONDS + 0.2)
+    return env
+
+
+def test_second_run_hashes_nothing(sandbox: Conda, aged_env: Path) -> None:
+    first = verify(sandbox, aged_env)
+    assert first["checked"]["hashed_files"] > 0
+    assert (aged_env / "conda-meta" / "integrity" / "hash-cache.json").is_file()
+    second = verify(sandbox, aged_env)
+    assert second["checked"]["hashed_files"] == 0
+    assert second["checked"]["bytes"] == first["checked"]["bytes"]
+    again = verify(sandbox, aged_env, "--no-cache")
+    assert again["checked"]["hashed_files"] == first["checked"]["hashed_files"]
+
+
+def test_a_write_that_hides_itself_is_still_seen(sandbox: Conda, aged_env: Path) -> None:
+    """Same size, mtime put back: only the ctime (and the content) tell."""
+    verify(sandbox, aged_env)
+    target = aged_env / "include" / "foo.h"
+    before = target.stat()
+    edit_in_place(target, 0, b"/")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    report = verify(sandbox, aged_env)
+    assert report["checked"]["hashed_files"] == 1
+    assert summary(report) == {("altered-file", "include/foo.h")}
+
+
+def test_damaged_cache_is_ignored(sandbox: Conda, env: Path) -> None:
+    verify(sandbox, env)
+    state = env / "conda-meta" / "integrity"
+    state.mkdir(exist_ok=True)
+    (state / "hash-cache.json").write_text('{"format": 1, "entries": {"include/foo.h": [1,')
+    (state / "modes.json").write_text("[]")
+    edit_in_place(env / "include" / "foo.h")
+    assert summary(verify(sandbox, env)) == {("altered-file", "include/foo.h")}
+
+
+def test_fast_compares_without_hashing(sandbox: Conda, env: Path) -> None:
+    (env / "share" / "foo" / "1.0.txt").unlink()
+    replace_file(env / "include" / "foo.h", b"#define FOO_VERSION \"99\"\n")  # new size
+    edit_in_place(env / "share" / "footools" / "README")  # same size: needs a hash
+    report = verify(sandbox, env, "--fast")
+    assert report["mode"] == "fast"
+    assert report["checked"]["hashed_files"] == 0
+    assert summary(report) == {
+        ("missing-file", "share/foo/1.0.txt"),
+        ("altered-file", "include/foo.h"),
+    }
+    assert ("altered-file", "share/footools/README") in summary(verify(sandbox, env))
+
+
+def test_read_only_prefix_is_verified_without_writing(sandbox: Conda, env: Path) -> None:
+    for folder in (env, *env.parents):
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o055)
+    meta = env / "conda-meta"
+    meta.chmod(0o555)
+    try:
+        for _ in range(2):
+            result = sandbox.verify(env, "--json", unprivileged=True)
+            report = json.loads(result.stdout)
+            assert (result.returncode, report["findings"]) == (0, [])
+            assert report["checked"]["hashed_files"] > 0  # nothing could be cached
+        assert not (meta / "integrity").exists()
+    finally:
+        meta.chmod(0o755)
