@@ -62,7 +62,7 @@ def test_damaged_cache_is_ignored(sandbox: Conda, env: Path) -> None:
 
 def test_fast_compares_without_hashing(sandbox: Conda, env: Path) -> None:
     (env / "share" / "foo" / "1.0.txt").unlink()
-    replace_file(env / "include" / "foo.h", b"#define FOO_VERSION \"99\"\n")  # new size
+    replace_file(env / "include" / "foo.h", b'#define FOO_VERSION "99"\n')  # new size
     edit_in_place(env / "share" / "footools" / "README")  # same size: needs a hash
     report = verify(sandbox, env, "--fast")
     assert report["mode"] == "fast"

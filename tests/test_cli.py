@@ -66,9 +66,7 @@ def test_bad_arguments(shared_sandbox: Conda, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("spec", ["no-such-package", "libfoo >=3", "!!bad spec"])
-def test_named_package_not_installed(
-    shared_sandbox: Conda, shared_env: Path, spec: str
-) -> None:
+def test_named_package_not_installed(shared_sandbox: Conda, shared_env: Path, spec: str) -> None:
     line = one_line_error(shared_sandbox.verify(shared_env, spec))
     assert spec in line
 
