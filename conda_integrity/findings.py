@@ -19,6 +19,18 @@ CLOBBERED_FILE = "clobbered-file"
 TRANSACTION_DEBRIS = "transaction-debris"
 UNTRACKED_FILE = "untracked-file"
 UNREADABLE = "unreadable"
+#: every finding code verify can report
+CODES = (
+    CORRUPT_RECORD,
+    DUPLICATE_PACKAGE,
+    MISSING_FILE,
+    ALTERED_FILE,
+    MODE_CHANGED,
+    CLOBBERED_FILE,
+    TRANSACTION_DEBRIS,
+    UNTRACKED_FILE,
+    UNREADABLE,
+)
 
 
 @dataclass(frozen=True)

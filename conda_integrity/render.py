@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .findings import Finding
+from .findings import CORRUPT_RECORD, Finding
 from .report import Report, printable
 
 _NO_PACKAGE = "(environment)"
@@ -68,6 +68,11 @@ def render_text(report: Report, verbose: bool = False) -> str:
                 fixes.append(fix)
         lines.extend(f"  to fix: {printable(fix)}" for fix in fixes)
 
+    if any(finding.code == CORRUPT_RECORD for finding in report.findings):
+        lines.append("")
+        lines.append(
+            "conda refuses to change an environment with a corrupt record: fix those first."
+        )
     counts = report.counts
     lines.append("")
     lines.append(
