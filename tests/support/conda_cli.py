@@ -86,7 +86,6 @@ class Conda:
             XDG_CACHE_HOME=str(self.home / ".cache"),
             CONDARC=str(self.condarc),
             CONDA_OVERRIDE_CUDA="",
-            PYTHONDONTWRITEBYTECODE="1",
         )
         env.update(extra)
         return env
