@@ -11,15 +11,15 @@ that leaves the prefix is not followed.
 from __future__ import annotations
 
 import os
-import stat
 import time
 from dataclasses import dataclass, field
+from stat import S_ISLNK, S_ISREG
 
 from . import packagecache
 from .hashcache import HashCache
-from .hashing import HashJob, hash_files
+from .hashing import LARGE, Hasher, HashJob
 from .modes import ModeBaseline
-from .progress import Progress
+from .progress import Progress, Update
 from .records import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
 from .tree import PrefixTree
 
@@ -84,99 +84,126 @@ class _Containment:
         return answer
 
 
-def observe(
-    prefix: str,
-    records: tuple[Record, ...],
-    owners: Owners,
-    tree: PrefixTree | None,
-    *,
-    fast: bool,
-    hash_cache: HashCache,
-    modes: ModeBaseline,
-    progress: Progress,
-) -> DiskState:
-    """Stat, readlink and hash the paths of ``owners``; see the module docstring.
+class Observer:
+    """Looks at the paths of ``owners`` (each path with all of its owners).
 
-    ``owners`` maps each path to look at to all of its owners, ``records`` are
-    the records whose executable bits are needed.
+    ``start`` looks at the files the records say are large, largest first, so
+    that their hashing runs on worker threads while the rest of verify goes on
+    (parsing is done by then; the walk of the prefix is not); ``finish`` looks
+    at all the others and collects everything into a :class:`DiskState`.
     """
-    disk = DiskState()
-    containment = _Containment(prefix, tree)
-    lstat = os.lstat
-    stats, errors = disk.stats, disk.errors
-    join = os.path.join
 
-    with progress.bar("Checking files", len(owners)) as advance:
-        done = 0
-        for path in owners:
-            done += 1
-            if done % 4096 == 0:
-                advance(4096)
-            folder = path.rpartition("/")[0]
-            if not containment.inside(folder):
-                errors[path] = ESCAPES
-                continue
-            try:
-                stats[path] = lstat(join(prefix, path))
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            except OSError as error:
-                errors[path] = error.strerror or str(error)
+    def __init__(self, prefix: str, owners: Owners, *, fast: bool, hash_cache: HashCache) -> None:
+        self.prefix = prefix
+        self.owners = owners
+        self.fast = fast
+        self.hash_cache = hash_cache
+        self.disk = DiskState()
+        self.hasher = Hasher()
+        self.containment = _Containment(prefix, None)
+        self.now_ns = time.time_ns()
+        self.large = _large(owners)
 
-    jobs: list[HashJob] = []
-    for path, holders in owners.items():
-        info = stats.get(path)
-        if info is None:
-            continue
-        mode = info.st_mode
-        if stat.S_ISLNK(mode):
-            try:
-                disk.link_targets[path] = os.readlink(join(prefix, path))
-            except OSError as error:
-                errors[path] = error.strerror or str(error)
-        if any(owned.kind == SYMLINK for _, owned in holders):
-            target = _cache_link_target(holders)
-            if target is not None:
-                disk.cache_link_targets[path] = target
-        if stat.S_ISREG(mode) and _content_needed(holders, info.st_size):
-            known = hash_cache.get(path, info)
-            if known is not None:
-                disk.sha256[path] = known
-                disk.verified_files += 1
-                disk.verified_bytes += info.st_size
-            elif not fast:
-                jobs.append(HashJob(path, join(prefix, path), info.st_ino, info.st_size))
+    def start(self) -> None:
+        self._look(self.large, None)
 
-    if jobs:
-        now_ns = time.time_ns()
-        total = sum(job.size for job in jobs)
-        with progress.bar("Hashing", total, unit="B") as advance:
-            for job, result in hash_files(jobs, progress=advance):
-                if isinstance(result, OSError):
-                    errors[job.path] = result.strerror or str(result)
-                    continue
-                disk.sha256[job.path] = result
-                disk.hashed_files += 1
-                disk.hashed_bytes += job.size
-                hash_cache.put(job.path, stats[job.path], result, now_ns)
+    def finish(
+        self,
+        tree: PrefixTree | None,
+        records: tuple[Record, ...],
+        modes: ModeBaseline,
+        progress: Progress,
+    ) -> DiskState:
+        """Look at the remaining paths; ``records`` are those whose modes are needed."""
+        if tree is not None:
+            self.containment.known = tree.directories
+        large = set(self.large)
+        rest = [path for path in self.owners if path not in large] if large else list(self.owners)
+        with progress.bar("Checking files", len(rest)) as advance:
+            self._look(rest, advance)
+        for job, result in self.hasher.results():
+            self._hashed(job, result)
+        disk = self.disk
         disk.verified_files += disk.hashed_files
         disk.verified_bytes += disk.hashed_bytes
+        for record in records:
+            if any(owned.kind in (FILE, ENTRY_POINT) for owned in record.paths):
+                executables = modes.executables(record, read_cache=not self.fast)
+                if executables is not None:
+                    disk.executables[record.stem] = executables
+        return disk
 
-    for record in records:
-        if any(owned.kind in (FILE, ENTRY_POINT) for owned in record.paths):
-            executables = modes.executables(record, read_cache=not fast)
-            if executables is not None:
-                disk.executables[record.stem] = executables
-    return disk
+    def _hashed(self, job: HashJob, result: str | OSError) -> None:
+        disk = self.disk
+        if isinstance(result, OSError):
+            disk.errors[job.path] = result.strerror or str(result)
+            return
+        disk.sha256[job.path] = result
+        disk.hashed_files += 1
+        disk.hashed_bytes += job.size
+        self.hash_cache.put(job.path, disk.stats[job.path], result, self.now_ns)
+
+    def _look(self, paths: list[str], advance: Update | None) -> None:
+        disk, owners, hash_cache, hasher = self.disk, self.owners, self.hash_cache, self.hasher
+        stats, errors, hashes = disk.stats, disk.errors, disk.sha256
+        inside, fast = self.containment.inside, self.fast
+        lstat, base = os.lstat, self.prefix + os.sep
+        for count, path in enumerate(paths, 1):
+            if advance is not None and not count & 4095:
+                advance(4096)
+            holders = owners[path]
+            if not inside(path.rpartition("/")[0]):
+                errors[path] = ESCAPES
+                continue
+            full = base + path
+            try:
+                info = stats[path] = lstat(full)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as error:
+                errors[path] = error.strerror or str(error)
+                continue
+            if any(owned.kind == SYMLINK for _, owned in holders):
+                target = _cache_link_target(holders)
+                if target is not None:
+                    disk.cache_link_targets[path] = target
+            if S_ISREG(info.st_mode):
+                if not _content_needed(holders, info.st_size):
+                    continue
+                known = hash_cache.get(path, info)
+                if known is not None:
+                    hashes[path] = known
+                    disk.verified_files += 1
+                    disk.verified_bytes += info.st_size
+                elif not fast:
+                    done = hasher.submit(HashJob(path, full, info.st_ino, info.st_size))
+                    if done is not None:
+                        self._hashed(*done)
+            elif S_ISLNK(info.st_mode):
+                try:
+                    disk.link_targets[path] = os.readlink(full)
+                except OSError as error:
+                    errors[path] = error.strerror or str(error)
+
+
+def _large(owners: Owners) -> list[str]:
+    """The paths recorded as large files, largest first."""
+    large = [
+        (holders[0][1].size, path)
+        for path, holders in owners.items()
+        if (holders[0][1].size or 0) >= LARGE
+    ]
+    large.sort(reverse=True)
+    return [path for _, path in large]
 
 
 def _content_needed(holders: list[tuple[Record, OwnedPath]], size: int) -> bool:
     """Whether the file's hash can tell anything: some owner knows its content,
-    and (for a single owner) the size already matches."""
-    if len(holders) > 1:
-        return any(owned.sha256 for _, owned in holders)
-    owned = holders[0][1]
-    return bool(owned.sha256) and (owned.size is None or owned.size == size)
+    and (for a single owner) the size does not already tell it differs."""
+    if len(holders) == 1:
+        owned = holders[0][1]
+        return owned.sha256 is not None and (owned.size is None or owned.size == size)
+    return any(owned.sha256 for _, owned in holders)
 
 
 def _cache_link_target(holders: list[tuple[Record, OwnedPath]]) -> str | None:

@@ -13,8 +13,7 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from dataclasses import dataclass
 
 _OPEN_FLAGS = (
@@ -81,46 +80,64 @@ def sha256_file(full_path: str, ino: int | None = None) -> str:
         os.close(fd)
 
 
-def hash_files(
-    jobs: Iterable[HashJob],
-    progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
-) -> Iterator[tuple[HashJob, str | OSError]]:
-    """Hash every job; yield ``(job, hexdigest or the OSError)`` as each finishes.
+def _run(job: HashJob) -> tuple[HashJob, str | OSError]:
+    try:
+        return job, sha256_file(job.full_path, job.ino)
+    except OSError as error:
+        return job, error
 
-    Large files are spread over worker threads while the calling thread hashes
-    the small ones, which cost more in per-file overhead than in hashing.
+
+class Hasher:
+    """Hash files as they are found: large ones on worker threads, small ones
+    right away in the calling thread, which then helps with what is left.
+
+    Small files cost more in per-file overhead (which holds the GIL) than in
+    hashing; large ones are pure reading and hashing, which release it. So one
+    core goes through the small files while the others hash the large ones,
+    then all of them share what remains.
     """
-    small: list[HashJob] = []
-    large: list[HashJob] = []
-    for job in jobs:
-        (large if job.size >= LARGE else small).append(job)
-    large.sort(key=lambda job: job.size, reverse=True)
 
-    def run(job: HashJob) -> tuple[HashJob, str | OSError]:
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or max(1, min(8, (os.cpu_count() or 2) - 1))
+        self.queue: deque[HashJob] = deque()
+        self.done: list[tuple[HashJob, str | OSError]] = []
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, job: HashJob) -> tuple[HashJob, str | OSError] | None:
+        """Hash ``job``; the result now for a small file, None for a large one."""
+        if job.size < LARGE:
+            return _run(job)
+        self.queue.append(job)
+        if not self.threads:
+            for number in range(self.workers):
+                thread = threading.Thread(
+                    target=self._work, name=f"integrity-hash-{number}", daemon=True
+                )
+                thread.start()
+                self.threads.append(thread)
+        return None
+
+    def _work(self) -> None:
+        queue, done = self.queue, self.done
+        while True:
+            try:
+                job = queue.popleft()
+            except IndexError:
+                return
+            done.append(_run(job))
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def results(self) -> list[tuple[HashJob, str | OSError]]:
+        """Finish the large files (helping the workers) and return their results."""
         try:
-            return job, sha256_file(job.full_path, job.ino)
-        except OSError as error:
-            return job, error
-
-    if not large:
-        for job in small:
-            result = run(job)
-            if progress is not None:
-                progress(job.size)
-            yield result
-        return
-
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="integrity-hash") as pool:
-        futures = [pool.submit(run, job) for job in large]
-        for job in small:
-            result = run(job)
-            if progress is not None:
-                progress(job.size)
-            yield result
-        for future in futures:
-            result = future.result()
-            if progress is not None:
-                progress(result[0].size)
-            yield result
+            self._work()
+            for thread in self.threads:
+                thread.join()
+        finally:
+            self.queue.clear()  # on Ctrl-C, let the workers stop after their file
+            self.threads = []
+        done, self.done = self.done, []
+        return done

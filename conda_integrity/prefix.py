@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from .exceptions import IntegrityInputError
 from .records import BadRecord, Record, build_record, python_site_packages, read_raw
-
-
-@dataclass(frozen=True)
-class PrefixModel:
-    """The records of one prefix, as conda left them in ``conda-meta``."""
-
-    prefix: str
-    records: tuple[Record, ...]
-    bad_records: tuple[BadRecord, ...]
 
 
 def check_prefix(prefix: str) -> str:
@@ -32,31 +23,43 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def record_files(prefix: str) -> list[str]:
-    """The names of the record files in ``conda-meta``, sorted."""
+def record_files(prefix: str) -> dict[str, os.stat_result]:
+    """The record files of ``conda-meta`` by stem (name-version-build), with their lstat."""
     meta = os.path.join(prefix, "conda-meta")
+    found = {}
     try:
         with os.scandir(meta) as entries:
-            names = [e.name for e in entries if e.name.endswith(".json")]
+            for entry in entries:
+                # "._name" files are macOS metadata, not records (conda skips them too)
+                if entry.name.endswith(".json") and not entry.name.startswith("._"):
+                    found[entry.name[: -len(".json")]] = entry.stat(follow_symlinks=False)
     except OSError as error:
         raise IntegrityInputError(f"cannot read {meta}: {error.strerror or error}") from None
-    # "._name" files are macOS metadata, not records (conda skips them too)
-    return sorted(name for name in names if not name.startswith("._"))
+    return dict(sorted(found.items()))
 
 
-def load_prefix(prefix: str) -> PrefixModel:
-    """Read every record of ``prefix``; damaged ones become BadRecords, never errors."""
-    prefix = check_prefix(prefix)
+def read_records(prefix: str, stems: Iterable[str]) -> tuple[list[Record], list[BadRecord]]:
+    """Parse the named records; damaged ones become BadRecords, never errors."""
     meta = os.path.join(prefix, "conda-meta")
     parsed = []
     bad: list[BadRecord] = []
-    for name in record_files(prefix):
-        raw = read_raw(os.path.join(meta, name))
+    for stem in stems:
+        raw = read_raw(os.path.join(meta, stem + ".json"))
         if isinstance(raw, BadRecord):
             bad.append(raw)
         else:
-            parsed.append((name[: -len(".json")], raw))
-    site_packages = python_site_packages([raw for _, raw in parsed])
+            parsed.append((stem, raw))
+    raws = [raw for _, raw in parsed]
+    if not any(raw.get("name") == "python" for raw in raws) and any(
+        raw.get("noarch") == "python" for raw in raws
+    ):
+        # noarch python paths need the site-packages of python's record
+        for name in os.listdir(meta):
+            if name.endswith(".json") and name[: -len(".json")].rsplit("-", 2)[0] == "python":
+                raw = read_raw(os.path.join(meta, name))
+                if isinstance(raw, dict):
+                    raws.append(raw)
+    site_packages = python_site_packages(raws)
     records: list[Record] = []
     for stem, raw in parsed:
         record = build_record(stem, raw, site_packages)
@@ -64,4 +67,4 @@ def load_prefix(prefix: str) -> PrefixModel:
             bad.append(record)
         else:
             records.append(record)
-    return PrefixModel(prefix, tuple(records), tuple(sorted(bad, key=lambda b: b.file)))
+    return records, sorted(bad, key=lambda b: b.file)

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
-from pathlib import PureWindowsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 # The kinds of owned path, after conda's path types
 FILE = "file"  # hardlink or copy of a regular file (path_type "hardlink")
@@ -32,12 +30,16 @@ _ENTRY_POINT_TYPES = {
     "windows_python_entry_point_script",
     "windows_python_entry_point_exe",
 }
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_HEX = frozenset("0123456789abcdef")
+_WINDOWS = os.name == "nt"
 
 
-@dataclass(frozen=True)
-class OwnedPath:
-    """What a record says conda put at one path of the prefix."""
+class OwnedPath(NamedTuple):
+    """What a record says conda put at one path of the prefix.
+
+    A NamedTuple rather than a dataclass: an environment has one per file, and
+    tuples are several times cheaper to build.
+    """
 
     path: str
     kind: str
@@ -241,7 +243,7 @@ def _sha256_field(entry: dict[str, Any], key: str) -> str | None:
     value = entry.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not _SHA256.fullmatch(value.lower()):
+    if not isinstance(value, str) or len(value) != 64 or not _HEX.issuperset(value.lower()):
         raise _Corrupt(f"gives {entry['_path']!r} a {key} that is not a sha256 digest")
     return value.lower()
 
@@ -285,9 +287,16 @@ def _unsafe(path: str) -> str | None:
     """Why a recorded path may not be used, or None when it stays inside the prefix."""
     if not path or "\x00" in path:
         return "which is not a usable path"
-    if path.startswith(("/", "\\")) or PureWindowsPath(path).drive:
-        return "an absolute path"
-    if ".." in path.replace("\\", "/").split("/"):
+    if _WINDOWS:
+        # "\\x", "C:x" and "C:\\x" are absolute there; "\\" separates folders
+        if path[0] in "/\\" or path[1:2] == ":":
+            return "an absolute path"
+        parts = path.replace("\\", "/").split("/") if ".." in path else ()
+    else:
+        if path[0] == "/":
+            return "an absolute path"
+        parts = path.split("/") if ".." in path else ()
+    if ".." in parts:
         return "a path that climbs out of the environment"
     return None
 

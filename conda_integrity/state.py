@@ -39,26 +39,32 @@ def read_json(path: str) -> Any:
         return None
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file."""
+def write_atomic(path: str, data: bytes, durable: bool = False) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file.
+
+    ``durable`` also makes it survive a power cut (fsync of file and folder);
+    caches do without: after a crash they are at worst unusable, and ignored.
+    """
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
+    if durable:
+        _fsync_dir(folder)
 
 
-def write_json(path: str, value: Any) -> None:
-    write_atomic(path, json.dumps(value, separators=(",", ":")).encode())
+def write_json(path: str, value: Any, durable: bool = False) -> None:
+    write_atomic(path, json.dumps(value, separators=(",", ":")).encode(), durable)
 
 
 def _fsync_dir(folder: str) -> None:

@@ -3,6 +3,12 @@
 Data flows one way: records from ``conda-meta`` (:mod:`.prefix`), a walk of
 the prefix (:mod:`.tree`), what the disk shows for every owned path
 (:mod:`.disk`), then the checks (:mod:`.checks`), which only compare.
+
+What earlier runs learned is kept in ``conda-meta/integrity`` and makes a run
+over an unchanged environment cheap: records verified clean whose files are
+untouched are not checked again (:mod:`.verdicts`), hashes of unchanged files
+are not computed again (:mod:`.hashcache`), unchanged folders are not listed
+again (:mod:`.tree`).
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ import time
 from dataclasses import dataclass
 
 from .checks import CHECKS, PrefixState
-from .disk import observe, owners_of
+from .disk import Observer, Owners, owners_of
 from .exceptions import IntegrityInputError
-from .hashcache import HashCache
+from .findings import Finding
+from .hashcache import RACY_SECONDS, HashCache
 from .modes import ModeBaseline
-from .prefix import load_prefix
+from .prefix import check_prefix, read_records, record_files
 from .progress import Progress
 from .records import Record
 from .report import Report
 from .state import can_write
-from .tree import walk_prefix
+from .tree import load_listings, save_listings, walk_prefix
+from .verdicts import UnchangedRecord, Verdicts
 
 log = logging.getLogger(__name__)
 
@@ -34,28 +42,28 @@ class VerifyOptions:
     packages: tuple[str, ...] = ()
     #: stat only, no new hashing
     fast: bool = False
-    #: trust the hash cache (``--no-cache`` hashes everything again)
+    #: use what earlier runs learned (``--no-cache`` hashes everything again)
     use_cache: bool = True
     #: also report files no record owns
     untracked: bool = False
 
 
-def select(records: tuple[Record, ...], specs: tuple[str, ...]) -> tuple[Record, ...]:
+def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
     """The records matching any of ``specs``; each spec must match one at least."""
     from conda.exceptions import CondaError
     from conda.models.match_spec import MatchSpec
 
-    chosen: dict[str, Record] = {}
+    chosen: set[str] = set()
     for text in specs:
         try:
             spec = MatchSpec(text)
         except CondaError as error:
             raise IntegrityInputError(f"{text!r} is not a package name or spec: {error}") from None
-        matches = [r for r in records if _matches(spec, r)]
+        matches = [r.stem for r in records if _matches(spec, r)]
         if not matches:
             raise IntegrityInputError(f"no installed package matches {text!r}")
-        chosen.update((record.stem, record) for record in matches)
-    return tuple(record for record in records if record.stem in chosen)
+        chosen.update(matches)
+    return [record for record in records if record.stem in chosen]
 
 
 def _matches(spec, record: Record) -> bool:  # type: ignore[no-untyped-def]
@@ -67,59 +75,100 @@ def _matches(spec, record: Record) -> bool:  # type: ignore[no-untyped-def]
         return bool(spec.name == record.name)
 
 
+def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> set[str]:
+    """Unchanged records that own a path some parsed record owns too."""
+    owner_of = {path: stem for stem, u in unchanged.items() for path in u.paths}
+    return {
+        owner_of[owned.path]
+        for record in records
+        for owned in record.paths
+        if owned.path in owner_of
+    }
+
+
+def _mentioned(findings: list[Finding]) -> set[str]:
+    stems = set()
+    for finding in findings:
+        stems.add(finding.package or "")
+        stems.update(finding.extra.get("packages") or ())
+        stems.add(finding.extra.get("owner") or "")
+    return stems
+
+
 def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Report:
     """Verify one prefix. Raises IntegrityInputError when it is no environment."""
-    started = time.perf_counter()
-    model = load_prefix(prefix)
-    prefix = model.prefix
+    started, now_ns = time.perf_counter(), time.time_ns()
+    settled_ns = now_ns - RACY_SECONDS * 1_000_000_000
+    prefix = check_prefix(prefix)
     whole = not options.packages
-    records = select(model.records, options.packages) if options.packages else model.records
+    files = record_files(prefix)
 
-    tree = walk_prefix(prefix, collect_files=options.untracked) if whole else None
-    all_owners = owners_of(model.records)
-    owners = (
+    verdicts = Verdicts.load(prefix) if options.use_cache else Verdicts()
+    unchanged = verdicts.unchanged(prefix, files) if whole else {}
+    records, bad_records = read_records(prefix, [s for s in files if s not in unchanged])
+    shared = _sharing(records, unchanged) if unchanged and records else set()
+    if shared:
+        more, more_bad = read_records(prefix, sorted(shared))
+        records, bad_records = records + more, bad_records + more_bad
+        unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
+    checked = select(records, options.packages) if options.packages else records
+
+    all_owners = owners_of(tuple(records))
+    owners: Owners = (
         all_owners
         if whole
-        else {owned.path: all_owners[owned.path] for record in records for owned in record.paths}
+        else {owned.path: all_owners[owned.path] for record in checked for owned in record.paths}
     )
-    hash_cache = HashCache.load(prefix) if options.use_cache else HashCache()
-    modes = ModeBaseline.load(prefix)
-    disk = observe(
-        prefix,
-        records,
-        owners,
-        tree,
-        fast=options.fast,
-        hash_cache=hash_cache,
-        modes=modes,
-        progress=progress,
-    )
-    if can_write(prefix):
-        if whole:
-            hash_cache.forget_all_but(set(all_owners))
-            modes.forget_all_but({record.stem for record in model.records})
-        try:
-            hash_cache.save(prefix)
-            modes.save(prefix)
-        except OSError as error:  # the state is a cache: verify still stands
-            log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
-
+    hash_cache = HashCache.load(prefix) if options.use_cache and owners else HashCache()
+    observer = Observer(prefix, owners, fast=options.fast, hash_cache=hash_cache)
+    observer.start()  # large files hash on worker threads during the walk
+    tree = None
+    if whole:
+        remembered = load_listings(prefix) if options.use_cache else {}
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
+    modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
+    disk = observer.finish(tree, tuple(checked), modes, progress)
     state = PrefixState(
         prefix=prefix,
-        records=records,
-        bad_records=model.bad_records if whole else (),
+        records=tuple(checked),
+        bad_records=tuple(bad_records) if whole else (),
         owners=owners,
         disk=disk,
         tree=tree,
+        unchanged=tuple(unchanged.values()),
         untracked=options.untracked,
     )
     findings = [finding for check in CHECKS for finding in check(state)]
+
+    if can_write(prefix):
+        mentioned = _mentioned(findings)
+        for record in checked:
+            if record.stem in mentioned or not verdicts.remember(
+                record, files[record.stem], disk, now_ns
+            ):
+                verdicts.forget(record.stem)
+        if whole:
+            verdicts.forget_all_but(set(files))
+            kept_paths = set(all_owners).union(*(u.paths for u in unchanged.values()))
+            hash_cache.forget_all_but(kept_paths)
+            modes.forget_all_but({record.stem for record in records} | set(unchanged))
+        try:
+            if owners:
+                hash_cache.save(prefix)
+            modes.save(prefix)
+            verdicts.save(prefix)
+            if tree is not None and options.use_cache:
+                save_listings(prefix, tree, remembered)
+        except OSError as error:  # this is a cache: the verification still stands
+            log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
+
+    unchanged_files = sum(len(u.paths) for u in unchanged.values())
     return Report(
         prefix=prefix,
         mode="fast" if options.fast else "full",
-        packages=len(records),
-        files=len(owners),
-        bytes=disk.verified_bytes,
+        packages=len(checked) + len(unchanged),
+        files=len(owners) + unchanged_files,
+        bytes=disk.verified_bytes + sum(u.content_bytes for u in unchanged.values()),
         hashed_files=disk.hashed_files,
         hashed_bytes=disk.hashed_bytes,
         findings=findings,

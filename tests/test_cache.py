@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conda_integrity.hashcache import RACY_SECONDS
+from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
-from tests.support.helpers import edit_in_place, replace_file, summary, verify
+from tests.support.helpers import edit_in_place, record_of, replace_file, summary, verify
 
 
 @pytest.fixture
@@ -90,3 +91,50 @@ def test_read_only_prefix_is_verified_without_writing(sandbox: Conda, env: Path)
         assert not (meta / "integrity").exists()
     finally:
         meta.chmod(0o755)
+
+
+def test_remembered_clean_records_are_checked_again_once_touched(
+    sandbox: Conda, aged_env: Path
+) -> None:
+    assert verify(sandbox, aged_env)["findings"] == []  # remembered as clean now
+    os.chmod(aged_env / "include" / "foo.h", 0o755)
+    (aged_env / "share" / "footools" / "README").unlink()
+    record = record_of(aged_env, "pyfoo")
+    data = json.loads(record.read_text())
+    for entry in data["paths_data"]["paths"]:
+        if entry["_path"].endswith("__init__.py"):
+            entry["sha256_in_prefix"] = entry["sha256"] = "0" * 64  # the record, not the file
+    record.write_text(json.dumps(data))
+    assert summary(verify(sandbox, aged_env)) == {
+        ("mode-changed", "include/foo.h"),
+        ("missing-file", "share/footools/README"),
+        ("altered-file", f"{SITE_PACKAGES}/pyfoo/__init__.py"),
+    }
+
+
+def test_debris_in_a_remembered_folder(sandbox: Conda, aged_env: Path) -> None:
+    verify(sandbox, aged_env)  # the walk remembers every folder
+    (aged_env / "lib" / "libfoo.so.1.c~").write_bytes(b"left behind")
+    assert summary(verify(sandbox, aged_env)) == {("transaction-debris", "lib/libfoo.so.1.c~")}
+
+
+def test_record_claiming_a_remembered_records_path(sandbox: Conda, aged_env: Path) -> None:
+    """A record edited to own another package's file makes both suspect again."""
+    verify(sandbox, aged_env)
+    record = record_of(aged_env, "footools")
+    data = json.loads(record.read_text())
+    data["files"].append("include/foo.h")
+    record.write_text(json.dumps(data))
+    report = verify(sandbox, aged_env)
+    clobbered = [f for f in report["findings"] if f["code"] == "clobbered-file"]
+    assert [(f["path"], f["packages"], f["owner"]) for f in clobbered] == [
+        ("include/foo.h", ["footools-1.0-h5678_0", "libfoo-1.0-h1234_0"], "libfoo-1.0-h1234_0")
+    ]
+
+
+def test_untracked_files_next_to_remembered_records(sandbox: Conda, aged_env: Path) -> None:
+    verify(sandbox, aged_env)
+    (aged_env / "share" / "mine.txt").write_text("mine\n")
+    assert summary(verify(sandbox, aged_env, "--untracked")) == {
+        ("untracked-file", "share/mine.txt")
+    }

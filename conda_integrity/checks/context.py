@@ -9,6 +9,7 @@ from ..disk import DiskState, Owners
 from ..findings import Finding
 from ..records import BadRecord, Record
 from ..tree import PrefixTree
+from ..verdicts import UnchangedRecord
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class PrefixState:
     disk: DiskState
     #: the walk of the whole prefix; None when only some packages are verified
     tree: PrefixTree | None
+    #: records verified clean earlier and untouched since: not checked again, but
+    #: their names and paths count for the checks across records
+    unchanged: tuple[UnchangedRecord, ...] = ()
     #: run the untracked-file check
     untracked: bool = False
 

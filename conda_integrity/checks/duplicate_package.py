@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import DUPLICATE_PACKAGE, ERROR, Finding
-from ..records import Record
 from .context import PrefixState
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
-    by_name: dict[str, list[Record]] = {}
-    for record in state.records:
-        by_name.setdefault(record.name, []).append(record)
-    for name, records in sorted(by_name.items()):
-        if len(records) < 2:
+    by_name: dict[str, list[str]] = {}
+    for name, stem in [(r.name, r.stem) for r in state.records] + [
+        (u.name, u.stem) for u in state.unchanged
+    ]:
+        by_name.setdefault(name, []).append(stem)
+    for name, stems in sorted(by_name.items()):
+        if len(stems) < 2:
             continue
-        stems = sorted(record.stem for record in records)
+        stems.sort()
         yield Finding(
             DUPLICATE_PACKAGE,
             ERROR,

@@ -24,7 +24,7 @@ def _normal(path: str) -> bool:
 def check(state: PrefixState) -> Iterator[Finding]:
     if not state.untracked or state.tree is None:
         return
-    owned = state.owners
+    owned = set(state.owners).union(*(record.paths for record in state.unchanged))
     for path in state.tree.files:
         if path not in owned and not _normal(path):
             yield Finding(UNTRACKED_FILE, INFO, "no package owns this file", path=path)

@@ -1,0 +1,138 @@
+"""Records that verified clean, remembered with the stat keys of their files.
+
+A record is remembered when a verification found nothing wrong with it and
+knew the content of all its files. Its entry holds the (inode, ctime) of the
+record file and of every path it owns (``0, 0`` for a ``.pyc`` that was
+absent). Any write, chmod, rename or replacement changes a file's ctime or
+inode, so when a later run finds every key unchanged, nothing about the
+record can have changed: it is neither parsed nor checked again. Entries are
+not made for files changed less than ``RACY_SECONDS`` before the run
+(timestamps are coarse), nor by a different version of conda-integrity.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import __version__
+from .disk import DiskState
+from .hashcache import RACY_SECONDS
+from .records import FILE, PYC, Record
+from .state import read_json, state_path, write_json
+
+FILE_NAME = "verdicts.json"
+FORMAT = 1
+_ABSENT = (0, 0)
+
+
+@dataclass(frozen=True)
+class UnchangedRecord:
+    """A record verified clean earlier, with its record file and paths untouched since."""
+
+    stem: str
+    name: str
+    paths: tuple[str, ...]
+    #: bytes of the files whose content was verified when it was remembered
+    content_bytes: int
+
+
+def _key(info: os.stat_result) -> tuple[int, int]:
+    return info.st_ino, info.st_ctime_ns
+
+
+class Verdicts:
+    """The clean records of one prefix, as last verified."""
+
+    def __init__(self, entries: dict[str, dict] | None = None) -> None:
+        self.entries: dict[str, dict] = entries or {}
+        self.changed = False
+
+    @classmethod
+    def load(cls, prefix: str) -> Verdicts:
+        data = read_json(state_path(prefix, FILE_NAME))
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or data.get("version") != __version__
+            or not isinstance(data.get("records"), dict)
+        ):
+            return cls()
+        return cls(data["records"])
+
+    def unchanged(
+        self, prefix: str, record_files: dict[str, os.stat_result]
+    ) -> dict[str, UnchangedRecord]:
+        """The remembered records whose record file and paths are all as they were."""
+        found = {}
+        lstat = os.lstat
+        base = prefix + os.sep
+        for stem, entry in self.entries.items():
+            info = record_files.get(stem)
+            if info is None or list(_key(info)) != entry.get("record"):
+                continue
+            paths = entry["paths"].split("\n") if entry["paths"] else []
+            keys: list[int] = []
+            for path in paths:
+                try:
+                    item = lstat(base + path)
+                except OSError:
+                    keys += _ABSENT
+                    continue
+                keys += (item.st_ino, item.st_ctime_ns)
+            if keys == entry["keys"]:
+                found[stem] = UnchangedRecord(stem, entry["name"], tuple(paths), entry["bytes"])
+        return found
+
+    def remember(
+        self,
+        record: Record,
+        record_file: os.stat_result,
+        disk: DiskState,
+        now_ns: int,
+    ) -> bool:
+        """Remember ``record`` as clean, if every key is settled; say whether it was."""
+        settled = now_ns - RACY_SECONDS * 1_000_000_000
+        if record_file.st_ctime_ns >= settled:
+            return False
+        keys: list[int] = []
+        content = 0
+        for owned in record.paths:
+            info = disk.stats.get(owned.path)
+            if info is None:
+                if owned.kind != PYC:
+                    return False
+                keys += _ABSENT
+                continue
+            if info.st_ctime_ns >= settled:
+                return False
+            if owned.kind == FILE and owned.sha256:
+                if owned.path not in disk.sha256:
+                    return False  # content not verified (--fast, or unreadable)
+                content += info.st_size
+            keys += _key(info)
+        self.entries[record.stem] = {
+            "name": record.name,
+            "record": list(_key(record_file)),
+            "paths": "\n".join(owned.path for owned in record.paths),
+            "keys": keys,
+            "bytes": content,
+        }
+        self.changed = True
+        return True
+
+    def forget(self, stem: str) -> None:
+        if self.entries.pop(stem, None) is not None:
+            self.changed = True
+
+    def forget_all_but(self, stems: set[str]) -> None:
+        for stem in [stem for stem in self.entries if stem not in stems]:
+            self.forget(stem)
+
+    def save(self, prefix: str) -> None:
+        if self.changed:
+            write_json(
+                state_path(prefix, FILE_NAME),
+                {"format": FORMAT, "version": __version__, "records": self.entries},
+            )
+            self.changed = False
