@@ -318,6 +318,23 @@ def test_unreadable_file_is_reported_and_the_run_goes_on(
     assert result.returncode == 1
 
 
+def test_unreadable_folder(sandbox: Conda, readable_env: Path) -> None:
+    folder = readable_env / "share" / "foo"
+    folder.chmod(0o000)
+    try:
+        result = sandbox.verify(readable_env, "--json", unprivileged=True)
+    finally:
+        folder.chmod(0o755)
+    report = json.loads(result.stdout)
+    assert summary(report) == {
+        ("unreadable", "share/foo"),
+        ("unreadable", "share/foo/runtime.bin"),
+        ("unreadable", "share/foo/1.0.txt"),
+        ("unreadable", "share/foo/empty.dat"),
+    }
+    assert result.returncode == 0  # warnings only: nothing is known to be wrong
+
+
 def test_symlink_loop_on_the_way_is_unreadable(sandbox: Conda, env: Path) -> None:
     folder = env / "share" / "footools"
     for child in folder.iterdir():
