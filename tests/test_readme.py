@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conda_integrity import findings
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conda_integrity import findings
+from tests.support.conda_cli import Conda
+from tests.support.layout import ROOT, repository_only
+
 README = (ROOT / "README.md").read_text()
 
 
@@ -15,6 +18,7 @@ def setup_commands() -> list[str]:
     return [line for line in README.splitlines() if line.startswith("python3.11 -m venv")]
 
 
+@repository_only
 def test_two_setup_commands_and_ci_runs_the_test_one() -> None:
     demo, tests = setup_commands()
     assert demo.endswith("-m tests.demo")
@@ -26,3 +30,25 @@ def test_two_setup_commands_and_ci_runs_the_test_one() -> None:
 def test_every_finding_code_is_documented() -> None:
     documented = set(re.findall(r"^\| `([a-z-]+)` \| (?:error|warning|info) \|", README, re.M))
     assert set(findings.CODES) == documented
+
+
+#: the README's ways to run conda without the plugin: (what it says, flags, env, condarc)
+SWITCH_OFF = [
+    ("conda --no-plugins COMMAND", ("--no-plugins",), {}, ""),
+    ("export CONDA_NO_PLUGINS=true", (), {"CONDA_NO_PLUGINS": "true"}, ""),
+    ("`no_plugins: true` in `.condarc`", (), {}, "no_plugins: true\n"),
+]
+
+
+@pytest.mark.parametrize(
+    "said, flags, env, condarc", SWITCH_OFF, ids=["flag", "environment", "condarc"]
+)
+def test_each_way_the_readme_gives_switches_the_plugin_off(
+    said: str, flags: tuple, env: dict, condarc: str, channel: Path, tmp_path: Path
+) -> None:
+    assert said in README
+    conda = Conda(tmp_path, channel, condarc)
+    off = conda.run(*flags, "integrity", "--help", env=env, check=False)
+    assert off.returncode == 2, str(off)
+    assert "invalid choice: 'integrity'" in off.stderr
+    assert Conda(tmp_path / "on", channel).run("integrity", "--help").returncode == 0
