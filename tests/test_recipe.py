@@ -13,7 +13,7 @@ import tomllib
 from packaging.specifiers import SpecifierSet
 
 from tests.support.helpers import CONDA_VERSION
-from tests.support.layout import ROOT, repository_only
+from tests.support.layout import IN_SDIST, ROOT, SDIST_LACKS
 from tests.support.recipe import (
     CONDA_FORGE_LINUX_64,
     conda_requirement,
@@ -24,7 +24,8 @@ from tests.support.recipe import (
     select_lines,
 )
 
-pytestmark = repository_only
+if IN_SDIST:  # the recipe is read at import
+    pytest.skip(SDIST_LACKS, allow_module_level=True)
 
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 RECIPE_TEXT = (ROOT / "recipe" / "meta.yaml").read_text()

@@ -15,6 +15,5 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 IN_SDIST = (ROOT / "PKG-INFO").is_file()
 
-repository_only = pytest.mark.skipif(
-    IN_SDIST, reason="reads .ci/, recipe/ or git history, which the sdist does not ship"
-)
+SDIST_LACKS = "reads .ci/, recipe/ or git history, which the sdist does not ship"
+repository_only = pytest.mark.skipif(IN_SDIST, reason=SDIST_LACKS)
