@@ -10,10 +10,10 @@ conda-build (``conda_build/metadata.py``) reads a meta.yaml in three steps, and
    (conda-forge's ``python_min``); a ``{% set %}`` in the recipe wins over them.
    conda-build's context functions (``load_file_data``, ``pin_compatible``,
    ``compiler``, ...) are not provided: the recipe uses none, and a recipe that
-   starts to fails here loudly.
+   starts to use one fails here loudly.
 2. Line selectors: a line ending in ``# [expr]`` is kept, without the selector,
    when ``expr`` is true for the target platform, and dropped otherwise; comment
-   lines are dropped.
+   lines are blanked.
 3. YAML, with every scalar a string (conda-build keeps numbers as strings too, so
    that ``version: 1.10`` is not the float 1.1).
 
