@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from stat import S_ISLNK, S_ISREG
 
 from . import packagecache
 from .hashcache import HashCache
-from .hashing import LARGE, Hasher, HashJob
+from .hashing import LARGE, Hasher, HashJob, sha256_file
 from .modes import ModeBaseline
 from .progress import Progress, Update
 from .records import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
@@ -64,6 +66,21 @@ def owners_of(records: tuple[Record, ...]) -> Owners:
     return owners
 
 
+@contextmanager
+def relative_lstat(prefix: str) -> Iterator[tuple[str, int | None]]:
+    """``(base, fd)`` so that ``os.stat(base + path, dir_fd=fd, follow_symlinks=False)``
+    is the lstat of a prefix-relative path: relative to the open prefix where the
+    platform allows, which spares the kernel the prefix's own path on every call."""
+    if os.stat not in os.supports_dir_fd:  # pragma: no cover (Windows)
+        yield prefix + os.sep, None
+        return
+    fd = os.open(prefix, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        yield "", fd
+    finally:
+        os.close(fd)
+
+
 class _Containment:
     """Is a folder of the prefix inside it once symlinks are resolved?"""
 
@@ -85,45 +102,66 @@ class _Containment:
 
 
 class Observer:
-    """Looks at the paths of ``owners`` (each path with all of its owners).
+    """Looks at the owned paths of a prefix.
 
-    ``start`` looks at the files the records say are large, largest first, so
-    that their hashing runs on worker threads while the rest of verify goes on
-    (parsing is done by then; the walk of the prefix is not); ``finish`` looks
-    at all the others and collects everything into a :class:`DiskState`.
+    ``start`` queues the large files of the records, largest first, for hashing
+    on worker threads, which then hash while verify walks the prefix (not while
+    it parses records: JSON parsing holds the GIL for long stretches and stalls
+    them); ``finish`` looks at every other path once all owners are known, and
+    collects the :class:`DiskState`.
     """
 
-    def __init__(self, prefix: str, owners: Owners, *, fast: bool, hash_cache: HashCache) -> None:
+    def __init__(self, prefix: str, *, fast: bool, hash_cache: HashCache) -> None:
         self.prefix = prefix
-        self.owners = owners
         self.fast = fast
         self.hash_cache = hash_cache
         self.disk = DiskState()
         self.hasher = Hasher()
         self.containment = _Containment(prefix, None)
         self.now_ns = time.time_ns()
-        self.large = _large(owners)
+        self.started: set[str] = set()
 
-    def start(self) -> None:
-        self._look(self.large, None)
+    def start(self, records: list[Record]) -> None:
+        """Queue the large files of ``records`` for hashing, largest first."""
+        if self.fast:
+            return
+        large = sorted(
+            (
+                (owned.size, owned.path, record, owned)
+                for record in records
+                for owned in record.paths
+                if owned.kind == FILE and owned.sha256 and (owned.size or 0) >= LARGE
+            ),
+            key=lambda item: item[0] or 0,
+            reverse=True,
+        )
+        owners: Owners = {path: [(record, owned)] for _, path, record, owned in large}
+        self.started.update(owners)
+        self._look(list(owners), owners, None)
 
     def finish(
         self,
+        owners: Owners,
         tree: PrefixTree | None,
         records: tuple[Record, ...],
         modes: ModeBaseline,
         progress: Progress,
     ) -> DiskState:
-        """Look at the remaining paths; ``records`` are those whose modes are needed."""
+        """Look at the paths of ``owners`` not looked at yet; ``records`` are those
+        whose modes are needed."""
         if tree is not None:
             self.containment.known = tree.directories
-        large = set(self.large)
-        rest = [path for path in self.owners if path not in large] if large else list(self.owners)
+        disk, started = self.disk, self.started
+        # a path started as one record's may have other owners: look again unless hashed
+        rest = [
+            path
+            for path in owners
+            if path not in started or (len(owners[path]) > 1 and path not in disk.sha256)
+        ]
         with progress.bar("Checking files", len(rest)) as advance:
-            self._look(rest, advance)
+            self._look(rest, owners, advance)
         for job, result in self.hasher.results():
-            self._hashed(job, result)
-        disk = self.disk
+            self._hashed(job.path, job.size, result)
         disk.verified_files += disk.hashed_files
         disk.verified_bytes += disk.hashed_bytes
         for record in records:
@@ -133,21 +171,32 @@ class Observer:
                     disk.executables[record.stem] = executables
         return disk
 
-    def _hashed(self, job: HashJob, result: str | OSError) -> None:
+    def _hashed(self, path: str, size: int, result: str | OSError) -> None:
         disk = self.disk
         if isinstance(result, OSError):
-            disk.errors[job.path] = result.strerror or str(result)
+            disk.errors[path] = result.strerror or str(result)
             return
-        disk.sha256[job.path] = result
+        disk.sha256[path] = result
         disk.hashed_files += 1
-        disk.hashed_bytes += job.size
-        self.hash_cache.put(job.path, disk.stats[job.path], result, self.now_ns)
+        disk.hashed_bytes += size
+        self.hash_cache.put(path, disk.stats[path], result, self.now_ns)
 
-    def _look(self, paths: list[str], advance: Update | None) -> None:
-        disk, owners, hash_cache, hasher = self.disk, self.owners, self.hash_cache, self.hasher
-        stats, errors, hashes = disk.stats, disk.errors, disk.sha256
+    def _look(self, paths: list[str], owners: Owners, advance: Update | None) -> None:
+        with relative_lstat(self.prefix) as (relative_base, fd):
+            self._look_at(paths, owners, advance, relative_base, fd, self.prefix + os.sep)
+
+    def _look_at(
+        self,
+        paths: list[str],
+        owners: Owners,
+        advance: Update | None,
+        relative_base: str,
+        fd: int | None,
+        base: str,
+    ) -> None:
+        disk, hash_cache, hasher = self.disk, self.hash_cache, self.hasher
+        stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
         inside, fast = self.containment.inside, self.fast
-        lstat, base = os.lstat, self.prefix + os.sep
         for count, path in enumerate(paths, 1):
             if advance is not None and not count & 4095:
                 advance(4096)
@@ -155,55 +204,50 @@ class Observer:
             if not inside(path.rpartition("/")[0]):
                 errors[path] = ESCAPES
                 continue
-            full = base + path
             try:
-                info = stats[path] = lstat(full)
+                info = stats[path] = stat(relative_base + path, dir_fd=fd, follow_symlinks=False)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
                 errors[path] = error.strerror or str(error)
                 continue
-            if any(owned.kind == SYMLINK for _, owned in holders):
+            owned = holders[0][1]
+            if owned.kind == SYMLINK or (len(holders) > 1 and _any_symlink(holders)):
                 target = _cache_link_target(holders)
                 if target is not None:
                     disk.cache_link_targets[path] = target
-            if S_ISREG(info.st_mode):
-                if not _content_needed(holders, info.st_size):
+            mode = info.st_mode
+            if S_ISREG(mode):
+                size = info.st_size
+                if len(holders) == 1:
+                    if owned.sha256 is None or (owned.size is not None and owned.size != size):
+                        continue  # nothing to learn from the content
+                elif not any(other.sha256 for _, other in holders):
                     continue
                 known = hash_cache.get(path, info)
                 if known is not None:
                     hashes[path] = known
                     disk.verified_files += 1
-                    disk.verified_bytes += info.st_size
-                elif not fast:
-                    done = hasher.submit(HashJob(path, full, info.st_ino, info.st_size))
-                    if done is not None:
-                        self._hashed(*done)
-            elif S_ISLNK(info.st_mode):
+                    disk.verified_bytes += size
+                elif fast:
+                    continue
+                elif size >= LARGE:
+                    hasher.submit(HashJob(path, base + path, info.st_ino, size))
+                else:
+                    try:
+                        digest: str | OSError = sha256_file(base + path, info.st_ino)
+                    except OSError as error:
+                        digest = error
+                    self._hashed(path, size, digest)
+            elif S_ISLNK(mode):
                 try:
-                    disk.link_targets[path] = os.readlink(full)
+                    disk.link_targets[path] = os.readlink(base + path)
                 except OSError as error:
                     errors[path] = error.strerror or str(error)
 
 
-def _large(owners: Owners) -> list[str]:
-    """The paths recorded as large files, largest first."""
-    large = [
-        (holders[0][1].size, path)
-        for path, holders in owners.items()
-        if (holders[0][1].size or 0) >= LARGE
-    ]
-    large.sort(reverse=True)
-    return [path for _, path in large]
-
-
-def _content_needed(holders: list[tuple[Record, OwnedPath]], size: int) -> bool:
-    """Whether the file's hash can tell anything: some owner knows its content,
-    and (for a single owner) the size does not already tell it differs."""
-    if len(holders) == 1:
-        owned = holders[0][1]
-        return owned.sha256 is not None and (owned.size is None or owned.size == size)
-    return any(owned.sha256 for _, owned in holders)
+def _any_symlink(holders: list[tuple[Record, OwnedPath]]) -> bool:
+    return any(owned.kind == SYMLINK for _, owned in holders)
 
 
 def _cache_link_target(holders: list[tuple[Record, OwnedPath]]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from .exceptions import IntegrityInputError
 from .records import BadRecord, Record, build_record, python_site_packages, read_raw
@@ -39,32 +40,47 @@ def record_files(prefix: str) -> dict[str, os.stat_result]:
 
 
 def read_records(prefix: str, stems: Iterable[str]) -> tuple[list[Record], list[BadRecord]]:
-    """Parse the named records; damaged ones become BadRecords, never errors."""
+    """Parse the named records; damaged ones become BadRecords, never errors.
+
+    noarch python records wait for the site-packages of python's record.
+    """
     meta = os.path.join(prefix, "conda-meta")
-    parsed = []
+    records: list[Record] = []
     bad: list[BadRecord] = []
+    waiting: list[tuple[str, dict[str, Any]]] = []
+    site_packages: str | None = None
+
+    def build(stem: str, raw: dict[str, Any]) -> None:
+        record = build_record(stem, raw, site_packages)
+        if isinstance(record, BadRecord):
+            bad.append(record)
+            return
+        records.append(record)
+
     for stem in stems:
         raw = read_raw(os.path.join(meta, stem + ".json"))
         if isinstance(raw, BadRecord):
             bad.append(raw)
+            continue
+        if raw.get("name") == "python" and site_packages is None:
+            site_packages = python_site_packages([raw])
+        if raw.get("noarch") == "python" and site_packages is None:
+            waiting.append((stem, raw))
         else:
-            parsed.append((stem, raw))
-    raws = [raw for _, raw in parsed]
-    if not any(raw.get("name") == "python" for raw in raws) and any(
-        raw.get("noarch") == "python" for raw in raws
-    ):
-        # noarch python paths need the site-packages of python's record
-        for name in os.listdir(meta):
-            if name.endswith(".json") and name[: -len(".json")].rsplit("-", 2)[0] == "python":
-                raw = read_raw(os.path.join(meta, name))
-                if isinstance(raw, dict):
-                    raws.append(raw)
-    site_packages = python_site_packages(raws)
-    records: list[Record] = []
-    for stem, raw in parsed:
-        record = build_record(stem, raw, site_packages)
-        if isinstance(record, BadRecord):
-            bad.append(record)
-        else:
-            records.append(record)
+            build(stem, raw)
+    if waiting:
+        if site_packages is None:  # python's record is not among those parsed
+            site_packages = python_site_packages(_python_records(meta))
+        for stem, raw in waiting:
+            build(stem, raw)
     return records, sorted(bad, key=lambda b: b.file)
+
+
+def _python_records(meta: str) -> list[dict[str, Any]]:
+    raws = []
+    for name in os.listdir(meta):
+        if name.endswith(".json") and name[: -len(".json")].rsplit("-", 2)[0] == "python":
+            raw = read_raw(os.path.join(meta, name))
+            if isinstance(raw, dict):
+                raws.append(raw)
+    return raws

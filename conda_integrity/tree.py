@@ -5,10 +5,11 @@ Symlinks are never followed, so a link to a folder outside the prefix (or a
 link loop) is seen as a link, not entered. Like conda's own ``delete_trash``,
 the walk leaves out the base environment's ``pkgs`` and ``envs`` folders.
 
-Adding, removing or renaming an entry changes its folder's mtime and ctime, so
-a folder whose (inode, mtime, ctime) is as remembered from the last walk still
-holds the same entries and is not listed again (``conda-meta/integrity/
-tree.json``). A walk that must see every file (``--untracked``) lists all.
+Adding, removing or renaming an entry changes its folder's ctime, so a folder
+whose (inode, ctime) is as remembered from the last walk still holds the same
+entries and is not listed again: its subfolders are the remembered folders
+below it (``conda-meta/integrity/tree.json``). A walk that must see every file
+(``--untracked``) lists all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from .state import STATE_DIR, read_json, state_path, write_json
 
@@ -28,10 +28,9 @@ SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
 #: (``tempfile`` names: ".tmp" and 8 random characters)
 SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
 FILE_NAME = "tree.json"
-FORMAT = 1
-
-#: what a listing remembers of a folder: its key, its subfolders, its debris
-Listing = list[Any]
+FORMAT = 3
+#: the key of a folder to list again next time (no real folder has inode 0)
+UNTRUSTED = [0, 0]
 
 
 @dataclass
@@ -47,8 +46,50 @@ class PrefixTree:
     files: list[str] = field(default_factory=list)
     #: folders that could not be listed, with the reason
     errors: dict[str, str] = field(default_factory=dict)
-    #: folder -> [ino, mtime_ns, ctime_ns, subfolders, debris names], to remember
-    listings: dict[str, Listing] = field(default_factory=dict)
+    #: what to remember for the next walk: folder -> [inode, ctime] (UNTRUSTED when it
+    #: changed too recently or could not be listed)
+    folders: dict[str, list[int]] = field(default_factory=dict)
+    #: and folder -> debris names in it, for the folders that have any
+    folder_debris: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Remembered:
+    """The folders of the last walk, and the debris each one held."""
+
+    folders: dict[str, list[int]] = field(default_factory=dict)
+    debris: dict[str, list[str]] = field(default_factory=dict)
+
+    def nothing_new(self, prefix: str) -> bool:
+        """Whether a walk now could find nothing the last one did not, given that
+        every record and its files are unchanged since then.
+
+        Everything an aborted conda run leaves comes with a change to a record,
+        an owned file, the prefix itself (``.condatmp``, script wrappers) or
+        ``conda-meta``: when those two folders are unchanged too, and the last walk
+        found no debris and trusted every folder, there is nothing new to find.
+        """
+        if self.debris or not self.folders or UNTRUSTED in self.folders.values():
+            return False
+        for folder in ("", "conda-meta"):
+            try:
+                info = os.lstat(os.path.join(prefix, folder))
+            except OSError:
+                return False
+            if self.folders.get(folder) != [info.st_ino, info.st_ctime_ns]:
+                return False
+        return True
+
+    def as_tree(self) -> PrefixTree:
+        """The last walk, as if walked again."""
+        return PrefixTree(directories=set(self.folders), folders=self.folders)
+
+    def subfolders(self) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        for path in self.folders:
+            if path:  # the prefix itself is nobody's subfolder
+                children.setdefault(path.rpartition("/")[0], []).append(path)
+        return children
 
 
 def is_debris(name: str, top_level: bool) -> bool:
@@ -59,58 +100,68 @@ def is_debris(name: str, top_level: bool) -> bool:
     )
 
 
-def load_listings(prefix: str) -> dict[str, Listing]:
+def load_remembered(prefix: str) -> Remembered:
     data = read_json(state_path(prefix, FILE_NAME))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return {}
-    listings = data.get("folders")
-    return listings if isinstance(listings, dict) else {}
+        return Remembered()
+    folders, debris = data.get("folders"), data.get("debris")
+    if not isinstance(folders, dict) or not isinstance(debris, dict):
+        return Remembered()
+    return Remembered(folders, debris)
 
 
-def save_listings(prefix: str, tree: PrefixTree, before: dict[str, Listing]) -> None:
-    if tree.listings != before:
-        write_json(state_path(prefix, FILE_NAME), {"format": FORMAT, "folders": tree.listings})
+def save_remembered(prefix: str, tree: PrefixTree, before: Remembered) -> None:
+    if tree.folders != before.folders or tree.folder_debris != before.debris:
+        write_json(
+            state_path(prefix, FILE_NAME),
+            {"format": FORMAT, "folders": tree.folders, "debris": tree.folder_debris},
+        )
 
 
 def walk_prefix(
     prefix: str,
     collect_files: bool = False,
-    remembered: dict[str, Listing] | None = None,
+    remembered: Remembered | None = None,
     settled_ns: int = 0,
 ) -> PrefixTree:
     """Walk ``prefix`` once, depth first, without following symlinks.
 
     Folders whose key matches ``remembered`` are not listed again (unless
-    ``collect_files``); listings of folders changed after ``settled_ns`` are not
-    kept, because a change in the same clock tick would leave the key as it is.
+    ``collect_files``); folders changed after ``settled_ns`` are not remembered,
+    because a change in the same clock tick would leave the key as it is.
     """
     tree = PrefixTree()
-    remembered = {} if collect_files or remembered is None else remembered
+    known = Remembered() if collect_files or remembered is None else remembered
+    children = known.subfolders() if known.folders else {}
+    lstat = os.lstat
     pending = [""]
     while pending:
         folder = pending.pop()
-        full = os.path.join(prefix, folder) if folder else prefix
+        full = f"{prefix}{os.sep}{folder}" if folder else prefix
         try:
-            info = os.lstat(full)
-            key = [info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
-            known = remembered.get(folder)
-            if known is not None and known[:3] == key:
-                subfolders, debris = known[3], known[4]
+            info = lstat(full)
+            key = known.folders.get(folder)
+            if key is not None and key[1] == info.st_ctime_ns and key[0] == info.st_ino:
+                subfolders, debris = children.get(folder, []), known.debris.get(folder, [])
             else:
                 subfolders, debris = _list(full, folder, tree, collect_files)
         except OSError as error:
             tree.errors[folder] = error.strerror or str(error)
+            tree.folders[folder] = UNTRUSTED  # listed again next time
             continue
         if info.st_ctime_ns < settled_ns:
-            tree.listings[folder] = [*key, subfolders, debris]
+            tree.folders[folder] = [info.st_ino, info.st_ctime_ns]
+            if debris:
+                tree.folder_debris[folder] = debris
+        else:
+            # every folder is remembered, or its parent's subfolders would lack it
+            tree.folders[folder] = UNTRUSTED
         for name in debris:
             path = f"{folder}/{name}" if folder else name
             if path != TRANSACTION_TMP_DIR or not _is_empty(os.path.join(prefix, path)):
                 tree.debris.append(path)
-        for name in subfolders:
-            path = f"{folder}/{name}" if folder else name
-            tree.directories.add(path)
-            pending.append(path)
+        tree.directories.update(subfolders)
+        pending.extend(reversed(subfolders))
     tree.debris.sort()
     return tree
 
@@ -118,7 +169,7 @@ def walk_prefix(
 def _list(
     full: str, folder: str, tree: PrefixTree, collect_files: bool
 ) -> tuple[list[str], list[str]]:
-    """(subfolders to walk, debris names) of one folder."""
+    """(subfolders to walk, as paths; debris, as names) of one folder."""
     top_level = not folder
     subfolders, debris = [], []
     with os.scandir(full) as entries:
@@ -135,10 +186,10 @@ def _list(
                     tree.files.append(f"{folder}/{name}" if folder else name)
             elif top_level and name == TRANSACTION_TMP_DIR:
                 debris.append(name)  # judged on every walk: is it empty?
-            elif not (top_level and name in SKIPPED_TOP_LEVEL) and (
-                f"{folder}/{name}" != STATE_DIR
-            ):
-                subfolders.append(name)
+            elif not (top_level and name in SKIPPED_TOP_LEVEL):
+                path = f"{folder}/{name}" if folder else name
+                if path != STATE_DIR:
+                    subfolders.append(path)
     return subfolders, debris
 
 

@@ -2,8 +2,8 @@
 
 A record is remembered when a verification found nothing wrong with it and
 knew the content of all its files. Its entry holds the (inode, ctime) of the
-record file and of every path it owns (``0, 0`` for a ``.pyc`` that was
-absent). Any write, chmod, rename or replacement changes a file's ctime or
+record file and a digest of the (inode, ctime) of every path it owns (``0, 0``
+for a ``.pyc`` that was absent). Any write, chmod, rename or replacement changes a file's ctime or
 inode, so when a later run finds every key unchanged, nothing about the
 record can have changed: it is neither parsed nor checked again. Entries are
 not made for files changed less than ``RACY_SECONDS`` before the run
@@ -12,17 +12,19 @@ not made for files changed less than ``RACY_SECONDS`` before the run
 
 from __future__ import annotations
 
+import hashlib
 import os
+from array import array
 from dataclasses import dataclass
 
 from . import __version__
-from .disk import DiskState
+from .disk import DiskState, relative_lstat
 from .hashcache import RACY_SECONDS
 from .records import FILE, PYC, Record
 from .state import read_json, state_path, write_json
 
 FILE_NAME = "verdicts.json"
-FORMAT = 1
+FORMAT = 2
 _ABSENT = (0, 0)
 
 
@@ -39,6 +41,10 @@ class UnchangedRecord:
 
 def _key(info: os.stat_result) -> tuple[int, int]:
     return info.st_ino, info.st_ctime_ns
+
+
+def _digest(keys: list[int]) -> str:
+    return hashlib.blake2b(array("Q", keys).tobytes(), digest_size=16).hexdigest()
 
 
 class Verdicts:
@@ -64,9 +70,14 @@ class Verdicts:
         self, prefix: str, record_files: dict[str, os.stat_result]
     ) -> dict[str, UnchangedRecord]:
         """The remembered records whose record file and paths are all as they were."""
+        with relative_lstat(prefix) as (base, fd):
+            return self._unchanged(base, fd, record_files)
+
+    def _unchanged(
+        self, base: str, fd: int | None, record_files: dict[str, os.stat_result]
+    ) -> dict[str, UnchangedRecord]:
         found = {}
-        lstat = os.lstat
-        base = prefix + os.sep
+        stat = os.stat
         for stem, entry in self.entries.items():
             info = record_files.get(stem)
             if info is None or list(_key(info)) != entry.get("record"):
@@ -75,12 +86,12 @@ class Verdicts:
             keys: list[int] = []
             for path in paths:
                 try:
-                    item = lstat(base + path)
+                    item = stat(base + path, dir_fd=fd, follow_symlinks=False)
                 except OSError:
                     keys += _ABSENT
                     continue
                 keys += (item.st_ino, item.st_ctime_ns)
-            if keys == entry["keys"]:
+            if _digest(keys) == entry["keys"]:
                 found[stem] = UnchangedRecord(stem, entry["name"], tuple(paths), entry["bytes"])
         return found
 
@@ -115,7 +126,7 @@ class Verdicts:
             "name": record.name,
             "record": list(_key(record_file)),
             "paths": "\n".join(owned.path for owned in record.paths),
-            "keys": keys,
+            "keys": _digest(keys),
             "bytes": content,
         }
         self.changed = True

@@ -28,7 +28,7 @@ from .progress import Progress
 from .records import Record
 from .report import Report
 from .state import can_write
-from .tree import load_listings, save_listings, walk_prefix
+from .tree import Remembered, load_remembered, save_remembered, walk_prefix
 from .verdicts import UnchangedRecord, Verdicts
 
 log = logging.getLogger(__name__)
@@ -105,29 +105,33 @@ def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Re
 
     verdicts = Verdicts.load(prefix) if options.use_cache else Verdicts()
     unchanged = verdicts.unchanged(prefix, files) if whole else {}
-    records, bad_records = read_records(prefix, [s for s in files if s not in unchanged])
+    to_parse = [stem for stem in files if stem not in unchanged]
+    hash_cache = HashCache.load(prefix) if options.use_cache and to_parse else HashCache()
+    records, bad_records = read_records(prefix, to_parse)
     shared = _sharing(records, unchanged) if unchanged and records else set()
     if shared:
         more, more_bad = read_records(prefix, sorted(shared))
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
+    observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache)
+    observer.start(checked)  # large files hash on worker threads during the walk
 
+    tree = None
+    if whole:
+        remembered = load_remembered(prefix) if options.use_cache else Remembered()
+        if not to_parse and not options.untracked and remembered.nothing_new(prefix):
+            tree = remembered.as_tree()
+        else:
+            tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
     all_owners = owners_of(tuple(records))
     owners: Owners = (
         all_owners
         if whole
         else {owned.path: all_owners[owned.path] for record in checked for owned in record.paths}
     )
-    hash_cache = HashCache.load(prefix) if options.use_cache and owners else HashCache()
-    observer = Observer(prefix, owners, fast=options.fast, hash_cache=hash_cache)
-    observer.start()  # large files hash on worker threads during the walk
-    tree = None
-    if whole:
-        remembered = load_listings(prefix) if options.use_cache else {}
-        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
     modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
-    disk = observer.finish(tree, tuple(checked), modes, progress)
+    disk = observer.finish(owners, tree, tuple(checked), modes, progress)
     state = PrefixState(
         prefix=prefix,
         records=tuple(checked),
@@ -153,12 +157,12 @@ def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Re
             hash_cache.forget_all_but(kept_paths)
             modes.forget_all_but({record.stem for record in records} | set(unchanged))
         try:
-            if owners:
+            if to_parse:
                 hash_cache.save(prefix)
             modes.save(prefix)
             verdicts.save(prefix)
             if tree is not None and options.use_cache:
-                save_listings(prefix, tree, remembered)
+                save_remembered(prefix, tree, remembered)
         except OSError as error:  # this is a cache: the verification still stands
             log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
 

@@ -112,10 +112,30 @@ def test_remembered_clean_records_are_checked_again_once_touched(
     }
 
 
-def test_debris_in_a_remembered_folder(sandbox: Conda, aged_env: Path) -> None:
-    verify(sandbox, aged_env)  # the walk remembers every folder
-    (aged_env / "lib" / "libfoo.so.1.c~").write_bytes(b"left behind")
-    assert summary(verify(sandbox, aged_env)) == {("transaction-debris", "lib/libfoo.so.1.c~")}
+def test_debris_after_runs_that_skipped_the_walk(sandbox: Conda, aged_env: Path) -> None:
+    """Verify walks nothing when nothing changed; what an aborted conda run leaves
+    always changes something it notices (here: an owned file renamed to .c~)."""
+    tree_state = aged_env / "conda-meta" / "integrity" / "tree.json"
+    verify(sandbox, aged_env)
+    verify(sandbox, aged_env)  # our own first state write changed conda-meta: walked again
+    before = tree_state.stat().st_mtime_ns
+    assert verify(sandbox, aged_env)["findings"] == []
+    assert tree_state.stat().st_mtime_ns == before
+    library = aged_env / "lib" / "libfoo.so.1"
+    library.rename(library.with_name("libfoo.so.1.c~"))  # what conda's unlink does
+    assert summary(verify(sandbox, aged_env)) == {
+        ("missing-file", "lib/libfoo.so.1"),
+        ("transaction-debris", "lib/libfoo.so.1.c~"),
+    }
+
+
+def test_debris_in_the_prefix_itself_after_a_quiet_run(sandbox: Conda, aged_env: Path) -> None:
+    """A transaction killed after it prepared .condatmp changed no record yet."""
+    verify(sandbox, aged_env)
+    verify(sandbox, aged_env)
+    (aged_env / ".condatmp").mkdir()
+    (aged_env / ".condatmp" / "1b2c3d4e-prepared").write_bytes(b"prefix-replaced copy")
+    assert summary(verify(sandbox, aged_env)) == {("transaction-debris", ".condatmp")}
 
 
 def test_record_claiming_a_remembered_records_path(sandbox: Conda, aged_env: Path) -> None:
@@ -138,3 +158,14 @@ def test_untracked_files_next_to_remembered_records(sandbox: Conda, aged_env: Pa
     assert summary(verify(sandbox, aged_env, "--untracked")) == {
         ("untracked-file", "share/mine.txt")
     }
+
+
+def test_folder_changed_just_before_a_run_is_walked_again(sandbox: Conda, aged_env: Path) -> None:
+    """Its parent is unchanged and remembered; the folder itself was too fresh to trust."""
+    data = aged_env / SITE_PACKAGES / "pyfoo" / "data"
+    (data / "notes.txt").write_text("mine\n")  # data/ changes, its parent does not
+    verify(sandbox, aged_env)
+    (data / "table.csv.c~").write_bytes(b"left behind")
+    assert ("transaction-debris", f"{SITE_PACKAGES}/pyfoo/data/table.csv.c~") in summary(
+        verify(sandbox, aged_env)
+    )
