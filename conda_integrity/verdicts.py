@@ -16,6 +16,7 @@ import hashlib
 import os
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from . import __version__
 from .disk import DiskState, relative_lstat
@@ -24,8 +25,14 @@ from .records import FILE, PYC, Record
 from .state import read_json, state_path, write_json
 
 FILE_NAME = "verdicts.json"
-FORMAT = 2
+FORMAT = 3
 _ABSENT = (0, 0)
+#: what an unchanged record keeps of its record, for the checks across records and
+#: for snapshots (everything but the long lists of paths)
+META_KEYS = (
+    "name", "version", "build", "build_number", "channel", "subdir", "noarch",
+    "depends", "constrains", "sha256", "md5", "url", "fn",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,10 @@ class UnchangedRecord:
     paths: tuple[str, ...]
     #: bytes of the files whose content was verified when it was remembered
     content_bytes: int
+    #: the record's fields named in META_KEYS
+    meta: dict[str, Any]
+    #: the lstat of each path as this run saw it (None: absent, a .pyc)
+    stats: tuple[os.stat_result | None, ...]
 
 
 def _key(info: os.stat_result) -> tuple[int, int]:
@@ -84,15 +95,21 @@ class Verdicts:
                 continue
             paths = entry["paths"].split("\n") if entry["paths"] else []
             keys: list[int] = []
+            infos: list[os.stat_result | None] = []
             for path in paths:
                 try:
                     item = stat(base + path, dir_fd=fd, follow_symlinks=False)
                 except OSError:
                     keys += _ABSENT
+                    infos.append(None)
                     continue
                 keys += (item.st_ino, item.st_ctime_ns)
+                infos.append(item)
             if _digest(keys) == entry["keys"]:
-                found[stem] = UnchangedRecord(stem, entry["name"], tuple(paths), entry["bytes"])
+                meta = entry["meta"]
+                found[stem] = UnchangedRecord(
+                    stem, meta["name"], tuple(paths), entry["bytes"], meta, tuple(infos)
+                )
         return found
 
     def remember(
@@ -123,7 +140,7 @@ class Verdicts:
                 content += info.st_size
             keys += _key(info)
         self.entries[record.stem] = {
-            "name": record.name,
+            "meta": {key: record.raw[key] for key in META_KEYS if key in record.raw},
             "record": list(_key(record_file)),
             "paths": "\n".join(owned.path for owned in record.paths),
             "keys": _digest(keys),

@@ -14,6 +14,7 @@ again (:mod:`.tree`).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -95,10 +96,29 @@ def _mentioned(findings: list[Finding]) -> set[str]:
     return stems
 
 
-def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Report:
-    """Verify one prefix. Raises IntegrityInputError when it is no environment."""
-    started, now_ns = time.perf_counter(), time.time_ns()
-    settled_ns = now_ns - RACY_SECONDS * 1_000_000_000
+@dataclass
+class Memory:
+    """What earlier runs taught this run, to be updated with what it learns."""
+
+    verdicts: Verdicts
+    hash_cache: HashCache
+    modes: ModeBaseline
+    remembered: Remembered
+    #: the record files (stem -> lstat) this run saw
+    record_files: dict[str, os.stat_result]
+    #: whether the run covers the whole prefix (not only named packages)
+    whole: bool
+    use_cache: bool
+
+
+def read_state(
+    prefix: str, options: VerifyOptions, progress: Progress
+) -> tuple[PrefixState, Memory]:
+    """Read the prefix: its records, its walk, what the disk shows of its files.
+
+    Raises IntegrityInputError when the prefix is no conda environment.
+    """
+    settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
     prefix = check_prefix(prefix)
     whole = not options.packages
     files = record_files(prefix)
@@ -118,8 +138,8 @@ def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Re
     observer.start(checked)  # large files hash on worker threads during the walk
 
     tree = None
+    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
     if whole:
-        remembered = load_remembered(prefix) if options.use_cache else Remembered()
         if not to_parse and not options.untracked and remembered.nothing_new(prefix):
             tree = remembered.as_tree()
         else:
@@ -142,37 +162,59 @@ def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Re
         unchanged=tuple(unchanged.values()),
         untracked=options.untracked,
     )
-    findings = [finding for check in CHECKS for finding in check(state)]
+    memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
+    return state, memory
 
-    if can_write(prefix):
-        mentioned = _mentioned(findings)
-        for record in checked:
-            if record.stem in mentioned or not verdicts.remember(
-                record, files[record.stem], disk, now_ns
-            ):
-                verdicts.forget(record.stem)
-        if whole:
-            verdicts.forget_all_but(set(files))
-            kept_paths = set(all_owners).union(*(u.paths for u in unchanged.values()))
-            hash_cache.forget_all_but(kept_paths)
-            modes.forget_all_but({record.stem for record in records} | set(unchanged))
-        try:
-            if to_parse:
-                hash_cache.save(prefix)
-            modes.save(prefix)
-            verdicts.save(prefix)
-            if tree is not None and options.use_cache:
-                save_remembered(prefix, tree, remembered)
-        except OSError as error:  # this is a cache: the verification still stands
-            log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
 
-    unchanged_files = sum(len(u.paths) for u in unchanged.values())
+def run_checks(state: PrefixState) -> list[Finding]:
+    """Every check's findings."""
+    return [finding for check in CHECKS for finding in check(state)]
+
+
+def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> None:
+    """Keep what this run learned for the next ones, where the user may write."""
+    prefix = state.prefix
+    if not can_write(prefix):
+        return
+    now_ns = time.time_ns()
+    mentioned = _mentioned(findings)
+    verdicts, hash_cache, modes = memory.verdicts, memory.hash_cache, memory.modes
+    for record in state.records:
+        if record.stem in mentioned or not verdicts.remember(
+            record, memory.record_files[record.stem], state.disk, now_ns
+        ):
+            verdicts.forget(record.stem)
+    if memory.whole:
+        verdicts.forget_all_but(set(memory.record_files))
+        kept_paths = set(state.owners).union(*(u.paths for u in state.unchanged))
+        hash_cache.forget_all_but(kept_paths)
+        modes.forget_all_but(
+            {record.stem for record in state.records} | {u.stem for u in state.unchanged}
+        )
+    try:
+        if state.records:
+            hash_cache.save(prefix)
+        modes.save(prefix)
+        verdicts.save(prefix)
+        if state.tree is not None and memory.use_cache:
+            save_remembered(prefix, state.tree, memory.remembered)
+    except OSError as error:  # this is a cache: the verification still stands
+        log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
+
+
+def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Report:
+    """Verify one prefix. Raises IntegrityInputError when it is no environment."""
+    started = time.perf_counter()
+    state, memory = read_state(prefix, options, progress)
+    findings = run_checks(state)
+    remember(state, memory, findings)
+    disk, unchanged = state.disk, state.unchanged
     return Report(
-        prefix=prefix,
+        prefix=state.prefix,
         mode="fast" if options.fast else "full",
-        packages=len(checked) + len(unchanged),
-        files=len(owners) + unchanged_files,
-        bytes=disk.verified_bytes + sum(u.content_bytes for u in unchanged.values()),
+        packages=len(state.records) + len(unchanged),
+        files=len(state.owners) + sum(len(u.paths) for u in unchanged),
+        bytes=disk.verified_bytes + sum(u.content_bytes for u in unchanged),
         hashed_files=disk.hashed_files,
         hashed_bytes=disk.hashed_bytes,
         findings=findings,
