@@ -116,7 +116,7 @@ def _entry_points(site: Path) -> list[str]:
 
 def wheel_to_conda(wheel: Path, channel: Path) -> Path:
     """Turn one wheel into a ``.conda`` package in ``channel``."""
-    project, version, *_, python_tag, abi, platform = wheel.stem.split("-")
+    project, version, *_, platform = wheel.stem.split("-")
     name = _conda_name(project)
     local = version.partition("+")[2]
     version = version.partition("+")[0]
@@ -147,11 +147,11 @@ def wheel_to_conda(wheel: Path, channel: Path) -> Path:
         for rel in files:
             path = root / rel
             if path.is_symlink():
-                paths.append({"_path": rel, "path_type": "softlink", "sha256": "0" * 64,
-                              "size_in_bytes": 0})  # fmt: skip
+                entry = {"path_type": "softlink", "sha256": "0" * 64, "size_in_bytes": 0}
             else:
-                paths.append({"_path": rel, "path_type": "hardlink",
-                              "sha256": _sha256(path), "size_in_bytes": path.stat().st_size})  # fmt: skip
+                size = path.stat().st_size
+                entry = {"path_type": "hardlink", "sha256": _sha256(path), "size_in_bytes": size}
+            paths.append({"_path": rel, **entry})
         info = root / "info"
         info.mkdir()
         index = {
@@ -200,9 +200,8 @@ def build_environment(work: Path) -> tuple[Conda, Path]:
             wheel_to_conda(wheel, channel)
         packages.build(catalog.python_package(), channel)
         packages.write_repodata(channel)
-    names = sorted(
-        {record["name"] for sub in ("noarch", "linux-64") for record in _repodata_records(channel / sub)}
-    )
+    records = [*_repodata_records(channel / "noarch"), *_repodata_records(channel / "linux-64")]
+    names = sorted({record["name"] for record in records})
     shutil.rmtree(prefix, ignore_errors=True)
     log(f"conda create with {len(names)} packages into {prefix}")
     conda.create(prefix, *names)

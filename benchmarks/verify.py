@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -94,10 +93,13 @@ def main() -> int:
         f"{first['checked']['bytes'] / 1e9:.2f} GB of content with a known hash"
     )
     print(f"conda {CONDA_VERSION}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print(f"median of {args.repeat} runs, warm page cache; conda start-up {startup:.3f} s subtracted")
+    print(
+        f"median of {args.repeat} runs, warm page cache; conda start-up {startup:.3f} s subtracted"
+    )
     print()
-    header = f"{'command':<32}{'wall s':>8}{'net s':>8}{'files':>8}{'MB':>8}{'files/s':>10}{'MB/s':>8}"
-    print(header + f"{'vs doctor':>11}{'s/50k files':>13}")
+    columns = ("wall s", "net s", "files", "MB")
+    header = f"{'command':<32}" + "".join(f"{c:>8}" for c in columns)
+    print(header + f"{'files/s':>10}{'MB/s':>8}{'vs doctor':>11}{'s/50k files':>13}")
     doctor_rate = d_bytes / max(doctor - startup, 1e-9)
     for label, seconds, files, size in rows:
         net = max(seconds - startup, 1e-9)

@@ -61,6 +61,41 @@ def configure_parser(parser: ArgumentParser) -> None:
     add_parser_json(verify)
     verify.set_defaults(integrity_action=run_verify)
 
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="Record the environment's state now (records and a stat index of its files).",
+        description=(
+            "Record the environment's state now: its exact records and the kind, mode, size "
+            "and mtime of every file they own. `conda integrity diff` compares snapshots."
+        ),
+    )
+    snapshot.add_argument("--label", metavar="TEXT", help="A note to find it again by.")
+    add_parser_prefix(snapshot)
+    add_parser_json(snapshot)
+    snapshot.set_defaults(integrity_action=run_snapshot)
+
+    log_parser = commands.add_parser(
+        "log",
+        help="List the snapshots and guarded transactions of the environment, newest first.",
+    )
+    add_parser_prefix(log_parser)
+    add_parser_json(log_parser)
+    log_parser.set_defaults(integrity_action=run_log)
+
+    diff = commands.add_parser(
+        "diff",
+        help="Show what changed between two snapshots, or since one.",
+        description=(
+            "With no snapshot, what changed since the newest one; with one, what changed "
+            "since that one; with two, what changed from the first to the second. "
+            "`conda integrity log` lists the snapshots."
+        ),
+    )
+    diff.add_argument("snapshots", nargs="*", type=int, metavar="SNAPSHOT")
+    add_parser_prefix(diff)
+    add_parser_json(diff)
+    diff.set_defaults(integrity_action=run_diff)
+
 
 def execute(args: Namespace) -> int:
     """Entry point conda calls with the parsed arguments."""
@@ -100,3 +135,52 @@ def run_verify(args: Namespace) -> int:
     else:
         print(render_text(report, verbose=context.verbose))
     return report.exit_code
+
+
+def run_snapshot(args: Namespace) -> int:
+    from conda.base.context import context
+
+    from .render import render_snapshot
+    from .snapshots import MANUAL
+    from .timeline import take
+
+    snapshot = take(target_prefix(), MANUAL, args.label, "conda integrity snapshot")
+    if context.json:
+        print(json.dumps(snapshot.summary(), indent=2))
+    else:
+        print(render_snapshot(snapshot))
+    return 0
+
+
+def run_log(args: Namespace) -> int:
+    from conda.base.context import context
+
+    from .render import render_log
+    from .timeline import events
+
+    prefix = target_prefix()
+    found = events(prefix)
+    if context.json:
+        document = {"prefix": prefix, "events": [{"type": e.kind, **e.details} for e in found]}
+        print(json.dumps(document, indent=2))
+    else:
+        print(render_log(prefix, found))
+    return 0
+
+
+def run_diff(args: Namespace) -> int:
+    from conda.base.context import context
+
+    from .exceptions import IntegrityInputError
+    from .render import render_diff
+    from .timeline import diff
+
+    if len(args.snapshots) > 2:
+        raise IntegrityInputError("diff compares at most two snapshots")
+    first, second = [*args.snapshots, None, None][:2]
+    old, new, changes = diff(target_prefix(), first, second)
+    if context.json:
+        print(json.dumps({"from": old, "to": new, **changes.to_dict()}, indent=2))
+    else:
+        print(render_diff(old, new, changes))
+    return 0

@@ -19,6 +19,7 @@ CLOBBERED_FILE = "clobbered-file"
 TRANSACTION_DEBRIS = "transaction-debris"
 UNTRACKED_FILE = "untracked-file"
 UNREADABLE = "unreadable"
+INTERRUPTED_TRANSACTION = "interrupted-transaction"
 #: every finding code verify can report
 CODES = (
     CORRUPT_RECORD,
@@ -30,6 +31,7 @@ CODES = (
     TRANSACTION_DEBRIS,
     UNTRACKED_FILE,
     UNREADABLE,
+    INTERRUPTED_TRANSACTION,
 )
 
 

@@ -21,7 +21,8 @@ ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
 Identity = tuple[Optional[str], Optional[str]]  # (sha256, md5) of the archive
 
 
-def _pkgs_dirs() -> tuple[str, ...]:
+def pkgs_dirs() -> tuple[str, ...]:
+    """conda's package caches."""
     from conda.base.context import context
 
     return tuple(context.pkgs_dirs)
@@ -53,7 +54,7 @@ def extracted_dir(record: Record) -> str | None:
 @cache
 def _extracted_dir(stem: str, recorded: str | None, identity: Identity) -> str | None:
     candidates = [recorded] if recorded else []
-    candidates += [os.path.join(pkgs_dir, stem) for pkgs_dir in _pkgs_dirs()]
+    candidates += [os.path.join(pkgs_dir, stem) for pkgs_dir in pkgs_dirs()]
     for candidate in candidates:
         info = os.path.join(candidate, "info")
         if os.path.isdir(info) and _same_archive(
@@ -68,7 +69,7 @@ def tarball(record: Record) -> str | None:
     candidates = [record.package_tarball_full_path] if record.package_tarball_full_path else []
     candidates += [
         os.path.join(pkgs_dir, record.stem + extension)
-        for pkgs_dir in _pkgs_dirs()
+        for pkgs_dir in pkgs_dirs()
         for extension in ARCHIVE_EXTENSIONS
     ]
     return next((c for c in candidates if os.path.isfile(c)), None)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import TYPE_CHECKING
 
 from .findings import CORRUPT_RECORD, Finding
 from .report import Report, printable
+
+if TYPE_CHECKING:
+    from .changes import Changes
+    from .snapshots import Snapshot
+    from .timeline import Event
 
 _NO_PACKAGE = "(environment)"
 
@@ -79,4 +86,61 @@ def render_text(report: Report, verbose: bool = False) -> str:
         f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
         f"{counts['info']} info."
     )
+    return "\n".join(lines)
+
+
+STATE_WORDS = {"closed": "failed, changed nothing"}
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def render_snapshot(snapshot: Snapshot) -> str:
+    label = f" ({snapshot.label})" if snapshot.label else ""
+    return (
+        f"Snapshot {snapshot.number}{label}: {_plural(len(snapshot.records), 'package')}, "
+        f"{_plural(len(snapshot.files), 'file')}."
+    )
+
+
+def render_log(prefix: str, events: list[Event]) -> str:
+    if not events:
+        return f"No snapshot or guarded transaction of {printable(prefix)} yet."
+    lines = [f"Snapshots and guarded transactions of {printable(prefix)}, newest first:"]
+    for event in events:
+        details = event.details
+        if event.kind == "snapshot":
+            what = f"snapshot {details['number']:<4} {details['kind']}"
+            note = details.get("label") or details.get("command") or ""
+        else:
+            command = " ".join(details.get("argv", [])[1:]) or details.get("command", "")
+            what = f"{'transaction':<13} {details['state']}"
+            note = f"conda {command}"
+            if details.get("before") or details.get("after"):
+                note += (
+                    f" (snapshots {details.get('before') or '-'} -> {details.get('after') or '-'})"
+                )
+            codes = (details.get("outcome") or {}).get("findings")
+            if codes:
+                note += f"; left: {', '.join(codes)}"
+        lines.append(f"  {_when(event.time)}  {what:<37} {printable(note)}")
+    return "\n".join(lines)
+
+
+def render_diff(old: str, new: str, changes: Changes) -> str:
+    if not changes:
+        return f"Nothing changed from {old} to {new}."
+    lines = [f"From {old} to {new}:"]
+    for record in changes.records_removed:
+        lines.append(f"  - {record.stem}")
+    for record in changes.records_added:
+        lines.append(f"  + {record.stem}")
+    if changes.files:
+        lines.append(f"  {_plural(len(changes.files), 'file')} of conda packages changed:")
+        for change in changes.files[:200]:
+            owner = f"  ({change.package})" if change.package else ""
+            lines.append(f"    {change.change:<15} {printable(change.path)}{owner}")
+        if len(changes.files) > 200:
+            lines.append(f"    ... and {len(changes.files) - 200} more (see --json)")
     return "\n".join(lines)

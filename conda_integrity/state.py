@@ -2,14 +2,17 @@
 
 Everything lives in ``<prefix>/conda-meta/integrity/``: conda reads only
 ``conda-meta/*.json``, ``history`` and a few named files, so a folder there is
-ignored by conda and removed with the environment. Files are replaced
-atomically (write a temporary file, fsync, rename), so a crash leaves either
-the old or the new version, never half of one.
+ignored by conda and removed with the environment. The guard's snapshots and
+journal of a prefix the user cannot write to go to the user's cache instead.
+Files are replaced atomically (write a temporary file, rename), so a crash
+leaves either the old or the new version, never half of one; what must
+survive a power cut is also fsynced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -28,6 +31,18 @@ def can_write(prefix: str) -> bool:
     if os.path.isdir(folder):
         return os.access(folder, os.W_OK | os.X_OK)
     return os.access(os.path.join(prefix, "conda-meta"), os.W_OK | os.X_OK)
+
+
+def guard_dir(prefix: str) -> str:
+    """Where the guard keeps snapshots and its journal for ``prefix``: the prefix's
+    state folder if it exists or may be made, else the user's cache."""
+    inside = os.path.join(prefix, STATE_DIR)
+    if os.path.isdir(inside) or can_write(prefix):
+        return inside
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha256(os.path.realpath(prefix).encode("utf-8", "surrogateescape"))
+    return os.path.join(user_cache_dir("conda-integrity"), "prefixes", key.hexdigest()[:24])
 
 
 def read_json(path: str) -> Any:

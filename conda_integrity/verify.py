@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .checks import CHECKS, PrefixState
 from .disk import Observer, Owners, owners_of
@@ -28,7 +28,8 @@ from .prefix import check_prefix, read_records, record_files
 from .progress import Progress
 from .records import Record
 from .report import Report
-from .state import can_write
+from .state import can_write, guard_dir
+from .transactions import review
 from .tree import Remembered, load_remembered, save_remembered, walk_prefix
 from .verdicts import UnchangedRecord, Verdicts
 
@@ -162,6 +163,10 @@ def read_state(
         unchanged=tuple(unchanged.values()),
         untracked=options.untracked,
     )
+    if whole:
+        # judging an interrupted transaction writes what it left into the journal
+        found = review(guard_dir(prefix), state, capture=True)
+        state = replace(state, transactions=tuple(found))
     memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
     return state, memory
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from tests.support.helpers import (
     CONDA_VERSION,
     edit_in_place,
     findings,
+    kill_mid_transaction,
     record_of,
     replace_file,
     summary,
@@ -235,28 +234,7 @@ def test_record_file_renamed(sandbox: Conda, env: Path) -> None:
 def test_conda_killed_in_the_middle_of_a_transaction(sandbox: Conda, env: Path, tmp_path: Path):
     """SIGKILL while a post-link script runs: the old libfoo is unlinked (renamed
     to .c~), the new one linked, no record written yet."""
-    handshake = tmp_path / "handshake"
-    handshake.mkdir()
-    process = sandbox.popen(
-        "install",
-        "-p",
-        str(env),
-        "--yes",
-        "libfoo=2.0",
-        "slowpost",
-        env={"SLOWPOST_DIR": str(handshake)},
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (handshake / "started").exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        (handshake / "continue").touch()
-        process.communicate()
+    kill_mid_transaction(sandbox, env, tmp_path / "handshake", "libfoo=2.0", "slowpost")
     report = verify(sandbox, env)
     debris = {f["path"] for f in findings(report, "transaction-debris")}
     assert "conda-meta/libfoo-1.0-h1234_0.json.c~" in debris

@@ -12,6 +12,7 @@ from . import (
     clobbered_file,
     corrupt_record,
     duplicate_package,
+    interrupted_transaction,
     missing_file,
     mode_changed,
     transaction_debris,
@@ -22,6 +23,7 @@ from .context import Check, PrefixState
 
 #: every check, in the order their findings are reported
 CHECKS: list[Check] = [
+    interrupted_transaction.check,
     corrupt_record.check,
     duplicate_package.check,
     missing_file.check,

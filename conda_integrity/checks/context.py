@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..disk import DiskState, Owners
 from ..findings import Finding
 from ..records import BadRecord, Record
 from ..tree import PrefixTree
 from ..verdicts import UnchangedRecord
+
+if TYPE_CHECKING:
+    from ..transactions import OpenTransaction
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class PrefixState:
     unchanged: tuple[UnchangedRecord, ...] = ()
     #: run the untracked-file check
     untracked: bool = False
+    #: guarded transactions that have not ended normally (whole-prefix reads only)
+    transactions: tuple[OpenTransaction, ...] = ()
 
 
 Check = Callable[[PrefixState], Iterable[Finding]]

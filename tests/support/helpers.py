@@ -58,3 +58,51 @@ def replace_file(path: Path, content: bytes) -> None:
     tmp.write_bytes(content)
     shutil.copymode(path, tmp)
     os.replace(tmp, path)
+
+
+def kill_mid_transaction(conda: Conda, prefix: Path, handshake: Path, *specs: str, **env: str):
+    """Start ``conda install SPECS`` (which must include ``slowpost``) and SIGKILL it
+    while slowpost's post-link script runs: files linked, records not yet written."""
+    import signal
+    import time
+
+    handshake.mkdir(exist_ok=True)
+    process = conda.popen(
+        "install",
+        "-p",
+        str(prefix),
+        "--yes",
+        *specs,
+        env={"SLOWPOST_DIR": str(handshake), **env},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (handshake / "started").exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        (handshake / "continue").touch()
+        process.communicate()
+    (handshake / "started").unlink()
+    (handshake / "continue").unlink()
+
+
+def start_waiting_transaction(conda: Conda, prefix: Path, handshake: Path, *specs: str):
+    """Start ``conda install SPECS`` (with ``slowpost``) and return once it waits in
+    slowpost's post-link script; the caller lets it go on by touching
+    ``handshake / "continue"`` and then waits for the process."""
+    import time
+
+    handshake.mkdir(exist_ok=True)
+    process = conda.popen(
+        "install", "-p", str(prefix), "--yes", *specs, env={"SLOWPOST_DIR": str(handshake)}
+    )
+    deadline = time.monotonic() + 120
+    while not (handshake / "started").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return process

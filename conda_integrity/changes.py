@@ -1,0 +1,85 @@
+"""What changed between two snapshots of a prefix.
+
+Files are compared by kind, permission bits, symlink target, size, mtime and
+inode. ctime is left out on purpose: it also changes when another environment
+hard-links the same package file, which changes nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from stat import S_IFMT, S_IMODE, S_ISLNK
+from typing import Any
+
+from .snapshots import FileStat, Snapshot, SnapshotRecord
+
+ADDED, REMOVED = "added", "removed"
+TYPE, TARGET, CONTENT, MODE = "type", "symlink-target", "content", "mode"
+
+
+@dataclass
+class FileChange:
+    path: str
+    #: added, removed, type, symlink-target, content or mode
+    change: str
+    #: the record owning the path (in the newer snapshot, else the older one)
+    package: str | None
+
+
+@dataclass
+class Changes:
+    records_added: list[SnapshotRecord] = field(default_factory=list)
+    records_removed: list[SnapshotRecord] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.records_added or self.records_removed or self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": {
+                "added": [record.stem for record in self.records_added],
+                "removed": [record.stem for record in self.records_removed],
+            },
+            "files": [
+                {"path": c.path, "change": c.change, "package": c.package} for c in self.files
+            ],
+        }
+
+
+def _file_change(old: FileStat, new: FileStat) -> str | None:
+    if not old.mode and not new.mode:
+        return None
+    if not old.mode:
+        return ADDED
+    if not new.mode:
+        return REMOVED
+    if S_IFMT(old.mode) != S_IFMT(new.mode):
+        return TYPE
+    if S_ISLNK(new.mode):
+        return TARGET if old.target != new.target else None
+    if (old.size, old.mtime_ns, old.ino) != (new.size, new.mtime_ns, new.ino):
+        return CONTENT
+    if S_IMODE(old.mode) != S_IMODE(new.mode):
+        return MODE
+    return None
+
+
+_ABSENT = FileStat(0, 0, 0, 0)
+
+
+def compare(old: Snapshot, new: Snapshot) -> Changes:
+    """What differs from ``old`` to ``new``: records, and files owned by either."""
+    old_records = {record.stem: record for record in old.records}
+    new_records = {record.stem: record for record in new.records}
+    changes = Changes(
+        records_added=[r for stem, r in new_records.items() if old_records.get(stem) != r],
+        records_removed=[r for stem, r in old_records.items() if new_records.get(stem) != r],
+    )
+    for path in {**old.files, **new.files}:
+        change = _file_change(old.files.get(path, _ABSENT), new.files.get(path, _ABSENT))
+        if change is not None:
+            package = new.owners.get(path) or old.owners.get(path)
+            changes.files.append(FileChange(path, change, package))
+    changes.files.sort(key=lambda c: c.path)
+    return changes

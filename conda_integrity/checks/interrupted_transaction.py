@@ -1,0 +1,80 @@
+"""interrupted-transaction: a guarded transaction started and never finished.
+
+The journal entry says what the command meant to do (its plan) and the review
+(:mod:`conda_integrity.transactions`) what it left: packages unlinked, linked
+without a record, files renamed to ``.c~``, a history not written. Running the
+same command again lets conda finish the job.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..findings import ERROR, INTERRUPTED_TRANSACTION, Finding
+from ..journal import Entry
+from .context import PrefixState
+
+PREFIX_OPTIONS = ("-p", "--prefix", "-n", "--name")
+
+
+def _again(entry: Entry, prefix: str) -> str:
+    """The command line that ran, with the prefix made explicit."""
+    args = list(entry.argv[1:]) or [entry.command]
+    if not any(arg in PREFIX_OPTIONS or arg.startswith(("--prefix=", "--name=")) for arg in args):
+        args[1:1] = ["-p", prefix]
+    return "conda " + shlex.join(args)
+
+
+def _listed(stems: list[str]) -> str:
+    return ", ".join(stems[:5]) + (f" and {len(stems) - 5} more" if len(stems) > 5 else "")
+
+
+def _what_it_left(progress: dict[str, Any]) -> str:
+    parts = []
+    if progress.get("unlinked"):
+        parts.append(f"removed {_listed(progress['unlinked'])}")
+    if progress.get("not_recorded"):
+        count = progress.get("files_without_record", 0)
+        parts.append(
+            f"linked {count} files of {_listed(progress['not_recorded'])} without writing "
+            "their records"
+            if count
+            else f"did not install {_listed(progress['not_recorded'])}"
+        )
+    if progress.get("linked"):
+        parts.append(f"installed {_listed(progress['linked'])}")
+    if progress.get("backups"):
+        parts.append(f"left {len(progress['backups'])} backups (*.c~) of the files it removed")
+    if progress.get("history_written") is False:
+        parts.append("did not write conda-meta/history")
+    return "; ".join(parts) or "changed the environment"
+
+
+def check(state: PrefixState) -> Iterator[Finding]:
+    for transaction in state.transactions:
+        if transaction.running:
+            continue  # another conda at work now: not an interruption
+        entry = transaction.entry
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.started))
+        again = _again(entry, state.prefix)
+        yield Finding(
+            INTERRUPTED_TRANSACTION,
+            ERROR,
+            f"`{again}` (pid {entry.pid}, {started}) did not finish: "
+            f"{_what_it_left(entry.outcome)}",
+            extra={
+                "transaction": {
+                    "id": entry.id,
+                    "command": entry.command,
+                    "argv": entry.argv,
+                    "pid": entry.pid,
+                    "started": entry.started,
+                    "plan": entry.plan,
+                    "progress": entry.outcome,
+                },
+                "fix": again,
+            },
+        )

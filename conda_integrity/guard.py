@@ -1,0 +1,439 @@
+"""The automatic guard around conda's commands that change an environment.
+
+Before the command (``conda_pre_commands``): a fast check of the target prefix
+(records, files by stat, transactions that never finished, another conda at
+work), a snapshot, and a journal entry that says a transaction started. After
+the solve (``conda_post_solves``) or in the transaction (``conda_pre_transaction
+_actions``, conda >= 25.5): the plan goes into the entry. After it
+(``conda_post_commands``, or ``conda_post_transaction_actions`` on conda >= 25.5,
+while conda can still roll back): a check of what the transaction touched
+against the snapshot, a snapshot, and the entry is closed. What the guard finds
+goes to stderr; with ``integrity_mode: refuse`` it stops the command instead.
+
+Everything here runs in the conda process, once per command: the state of the
+one command being guarded is kept in ``_session``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import IO, Any
+
+from conda.exceptions import CondaError
+
+from . import journal, snapshots, timeline
+from .changes import FileChange, compare
+from .findings import ERROR, Finding
+from .progress import Progress
+from .report import printable
+from .settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
+from .state import guard_dir
+from .verify import VerifyOptions, read_state, remember, run_checks
+
+log = logging.getLogger(__name__)
+
+#: conda's command names for install, update, remove and create, in every version
+#: (``env create`` is "create" from conda 26.7, ``env remove`` "remove" from 24.9)
+GUARDED = frozenset(
+    {"install", "create", "update", "remove", "env_create", "env_update", "env_remove"}
+)
+#: findings that describe the moment, not damage, while conda is mid-transaction
+TRANSIENT = frozenset({"transaction-debris"})
+#: commands whose target conda may take from an environment file, not from -n/-p
+FROM_FILE = frozenset({"env_create", "env_update"})
+PREFIX_OPTIONS = ("-n", "--name", "-p", "--prefix")
+
+
+class IntegrityRefusal(CondaError):
+    """conda-integrity refuses to let conda change a damaged environment."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.replace("%", "%%"))
+
+
+@dataclass
+class Session:
+    """The command being guarded in this process."""
+
+    prefix: str
+    mode: str
+    command: str
+    guard_dir: str
+    before: snapshots.Snapshot | None = None
+    entry: journal.Entry | None = None
+    lock: IO | None = None
+    #: (code, package, path) of what was wrong before the transaction
+    known: set[tuple[str, str | None, str | None]] = field(default_factory=set)
+    #: the problems that make refuse mode stop the command, in words
+    refusal: str | None = None
+    #: the error findings among them (their fix commands go into the refusal)
+    problems: list[Finding] = field(default_factory=list)
+    #: the post-check ran inside the transaction, where conda can roll back (>= 25.5)
+    checked_in_transaction: bool = False
+    after_findings: list[Finding] = field(default_factory=list)
+    #: the snapshot the post-check built (when it ran after the transaction)
+    after: snapshots.Snapshot | None = None
+
+
+_session: Session | None = None
+
+
+def _key(finding: Finding) -> tuple[str, str | None, str | None]:
+    return finding.code, finding.package, finding.path
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(printable(text) + "\n")
+    sys.stderr.flush()
+
+
+def _problem_lines(findings: list[Finding]) -> list[str]:
+    lines = []
+    for finding in findings[:10]:
+        where = f"{finding.path}: " if finding.path else ""
+        owner = f" ({finding.package})" if finding.package and finding.path else ""
+        lines.append(f"  {finding.severity:<8} {finding.code:<24} {where}{finding.message}{owner}")
+    if len(findings) > 10:
+        lines.append(f"  ... and {len(findings) - 10} more")
+    return lines
+
+
+def _verify_hint(prefix: str) -> str:
+    return f"Run `conda integrity verify -p {prefix}` for details."
+
+
+def _number(snapshot: snapshots.Snapshot | None) -> str:
+    return str(snapshot.number) if snapshot is not None else "?"
+
+
+def _changes_lines(files: list[FileChange]) -> list[str]:
+    lines = [f"  {change.change:<15} {change.path}" for change in files[:5]]
+    if len(files) > 5:
+        lines.append(f"  ... and {len(files) - 5} more files")
+    return lines
+
+
+def _target() -> str | None:
+    from conda.base.context import context
+
+    try:
+        return str(context.target_prefix)
+    except CondaError:
+        return None  # an unknown -n NAME: conda itself will say so
+
+
+def before_command(command: str) -> None:
+    """``conda_pre_commands``: check the prefix, snapshot it, start a journal entry."""
+    global _session
+    _session = None
+    from conda.base.context import context
+
+    mode = integrity_mode()
+    if mode == OFF or command in ("create", "env_create"):
+        return  # a new environment (or one made anew): the after-check snapshots it
+    if command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv):
+        return  # the environment file names the target; conda < 25.5 does not tell us
+    prefix = _target()
+    if prefix is None or not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return
+    session = Session(prefix, mode, command, guard_dir(prefix))
+    state, memory = read_state(prefix, VerifyOptions(fast=True), Progress(enabled=False))
+    findings = run_checks(state)
+    remember(state, memory, findings)
+    session.known = {_key(finding) for finding in findings}
+
+    problems = [f for f in findings if f.severity == ERROR]
+    others = [t for t in state.transactions if t.running]
+    lines = []
+    if others:
+        for other in others:
+            lines.append(
+                f"  another conda process (pid {other.entry.pid}, `conda {other.entry.command}`) "
+                "is changing this environment right now"
+            )
+    lines += _problem_lines(problems)
+    if lines:
+        head = f"conda-integrity: {len(problems) + len(others)} problem(s) in {prefix}:"
+        session.refusal = "\n".join([head, *lines])
+        session.problems = problems
+        if mode != REFUSE:
+            _say("\n".join([head, *lines, _verify_hint(prefix)]))
+
+    if mode == REFUSE and session.refusal and (others or not _refuses_in_transaction()):
+        # another conda at work: refuse at once, even a command with nothing to do
+        raise IntegrityRefusal(_refusal_message(session))
+
+    if context.dry_run:
+        return  # nothing will change: no snapshot, no journal
+    now = snapshots.from_state(state, snapshots.BEFORE, None, _command_line())
+    last = snapshots.latest(session.guard_dir)
+    changes = compare(last, now) if last is not None else None
+    reported = {finding.path for finding in findings}
+    unexplained = [c for c in changes.files if c.path not in reported] if changes else []
+    if unexplained and not any(not t.running for t in state.transactions):
+        # files of conda packages changed between two conda commands: pip, an editor...
+        _say(
+            "\n".join(
+                [
+                    f"conda-integrity: files of conda packages in {prefix} changed since "
+                    f"conda's last transaction (snapshot {_number(last)}):",
+                    *_changes_lines(unexplained),
+                ]
+            )
+        )
+    try:
+        if last is not None and not changes:
+            session.before = last
+        else:
+            session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
+        session.entry, session.lock = journal.begin(
+            session.guard_dir, command, list(sys.argv), session.before.number
+        )
+    except OSError as error:
+        _say(f"conda-integrity: cannot keep a snapshot of {prefix} ({error}); not guarded")
+        return
+    _session = session
+
+
+def _command_line() -> str:
+    return "conda " + " ".join(sys.argv[1:])
+
+
+def _refusal_message(session: Session) -> str:
+    fixes = []
+    for finding in session.problems:
+        fix = finding.extra.get("fix")
+        if fix and fix not in fixes:
+            fixes.append(fix)
+    lines = [session.refusal or "", _verify_hint(session.prefix)]
+    if fixes:
+        lines.append("To repair (with the guard set to warn for that command):")
+        lines += [f"  CONDA_PLUGINS_INTEGRITY_MODE=warn {fix}" for fix in fixes[:5]]
+    lines.append("(plugins.integrity_mode is refuse: conda-integrity stopped this command)")
+    return "\n".join(lines)
+
+
+def record_plan(unlink: list[str], link: list[str]) -> None:
+    """The plan of the transaction, once conda knows it."""
+    session = _session
+    if session is None or session.entry is None:
+        return
+    session.entry.plan = {"unlink": sorted(unlink), "link": sorted(link)}
+    try:
+        journal.save(session.guard_dir, session.entry)
+    except OSError as error:
+        log.debug("cannot write the plan into the journal: %s", error)
+
+
+def after_solve(repodata_fn: str, unlink_precs: Any, link_precs: Any) -> None:
+    """``conda_post_solves``: learn the plan (conda without transaction actions)."""
+    record_plan([_stem(p) for p in unlink_precs], [_stem(p) for p in link_precs])
+
+
+def _stem(record: Any) -> str:
+    return f"{record.name}-{record.version}-{record.build}"
+
+
+def check_transaction(session: Session, in_transaction: bool) -> list[Finding]:
+    """What the transaction left wrong that was not wrong before it."""
+    state, memory = read_state(session.prefix, VerifyOptions(), Progress(enabled=False))
+    findings = run_checks(state)
+    if not in_transaction:  # the prefix is as conda leaves it: worth keeping
+        remember(state, memory, findings)
+        session.after = snapshots.from_state(state, snapshots.AFTER, None, _command_line())
+    fresh = [
+        finding
+        for finding in findings
+        if _key(finding) not in session.known
+        and not (in_transaction and finding.code in TRANSIENT)
+        and finding.severity == ERROR
+    ]
+    session.after_findings = fresh
+    session.checked_in_transaction = in_transaction
+    return fresh
+
+
+def refuse_now() -> Exception | None:
+    """For the pre-transaction action: the refusal, if refuse mode stops this one."""
+    session = _session
+    if session is None or session.mode != REFUSE or not session.refusal:
+        return None
+    return IntegrityRefusal(_refusal_message(session))
+
+
+def after_transaction() -> None:
+    """``conda_post_transaction_actions``: check while conda can still roll back."""
+    session = _session
+    if session is None:
+        return
+    fresh = check_transaction(session, in_transaction=True)
+    if fresh and session.mode == REFUSE:
+        raise IntegrityRefusal(
+            "\n".join(
+                [
+                    f"conda-integrity: this transaction left {len(fresh)} problem(s) in "
+                    f"{session.prefix}; conda rolls it back:",
+                    *_problem_lines(fresh),
+                ]
+            )
+        )
+
+
+def after_command(command: str) -> None:
+    """``conda_post_commands``: check what the command did, snapshot, close the entry."""
+    global _session
+    session, _session = _session, None
+    if session is None:
+        if command in ("create", "env_create") and integrity_mode() != OFF:
+            prefix = _target()
+            if prefix and os.path.isdir(os.path.join(prefix, "conda-meta")):
+                _first_snapshot(prefix)
+        return
+    if not os.path.isdir(os.path.join(session.prefix, "conda-meta")):
+        if session.lock is not None:
+            session.lock.close()
+        return  # removed with `--all`: its journal went with it
+    try:
+        if session.checked_in_transaction:
+            fresh = session.after_findings
+        else:
+            fresh = check_transaction(session, in_transaction=False)
+        after = session.after or timeline.current(
+            session.prefix, snapshots.AFTER, None, _command_line()
+        )
+        after = snapshots.save(session.guard_dir, after, snapshots_to_keep())
+        if session.entry is not None:
+            session.entry.after = after.number
+            session.entry.state = journal.FINISHED
+            session.entry.outcome = {"findings": sorted({f.code for f in fresh})}
+            journal.end(session.guard_dir, session.entry, session.lock)
+    except OSError as error:
+        _say(f"conda-integrity: cannot close the journal of {session.prefix} ({error})")
+        return
+    if not fresh:
+        return
+    message = "\n".join(
+        [
+            f"conda-integrity: this transaction left {len(fresh)} problem(s) in {session.prefix}:",
+            *_problem_lines(fresh),
+            _verify_hint(session.prefix),
+        ]
+    )
+    if session.mode == REFUSE and not session.checked_in_transaction:
+        raise IntegrityRefusal(
+            message + "\n(conda before 25.5 cannot roll a finished transaction back)"
+        )
+    _say(message)
+
+
+def _first_snapshot(prefix: str) -> None:
+    """The first snapshot of a prefix the command created, and its journal entry."""
+    folder = guard_dir(prefix)
+    try:
+        now = timeline.current(prefix, snapshots.AFTER, None, _command_line())
+        snapshot = snapshots.save(folder, now, snapshots_to_keep())
+        entry, lock = journal.begin(folder, "create", list(sys.argv), None)
+        entry.state, entry.after, entry.ended = journal.FINISHED, snapshot.number, time.time()
+        journal.end(folder, entry, lock)
+    except OSError as error:
+        log.debug("cannot snapshot the new environment %s: %s", prefix, error)
+
+
+def on_failure(exception: BaseException) -> None:
+    """The command raised: mark the entry failed (the next run judges what it left)."""
+    global _session
+    session, _session = _session, None
+    if session is None or session.entry is None:
+        return
+    session.entry.state = journal.FAILED
+    session.entry.outcome = {"error": type(exception).__name__}
+    with contextlib.suppress(OSError):
+        journal.save(session.guard_dir, session.entry)
+    if session.lock is not None:
+        session.lock.close()
+
+
+def on_exception_event(event: Any) -> None:
+    """``conda_exception_observers`` (conda >= 26.5)."""
+    on_failure(event.exc_value)
+
+
+def has_transaction_actions() -> bool:
+    from conda.plugins import hookspec
+
+    return hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions")
+
+
+def _refuses_in_transaction() -> bool:
+    """Whether a refusal can come from the pre-transaction action's verify().
+
+    conda skips every verify() under ``safety_checks: disabled``; the
+    pre-command refuses then, as on conda before 25.5.
+    """
+    from conda.base.context import context
+
+    return has_transaction_actions() and str(context.safety_checks) != "disabled"
+
+
+@cache
+def transaction_actions() -> tuple[type, type]:
+    """The action classes for conda's transaction-action hooks (conda >= 25.5).
+
+    Made on first use: their base class does not exist in older conda.
+    """
+    from conda.core.path_actions import Action
+
+    def matches(action: Any) -> bool:
+        session = _session
+        return session is not None and os.path.realpath(str(action.target_prefix)) == (
+            os.path.realpath(session.prefix)
+        )
+
+    class GuardBefore(Action):
+        """Refuses a damaged prefix before anything changes; learns the plan."""
+
+        def verify(self) -> Exception | None:
+            if matches(self):
+                record_plan(
+                    [_stem(p) for p in self.unlink_precs or ()],
+                    [_stem(p) for p in self.link_precs or ()],
+                )
+                refusal = refuse_now()
+                if refusal is not None:
+                    return refusal
+            self._verified = True
+            return None
+
+        def execute(self) -> None:
+            pass
+
+        def reverse(self) -> None:
+            pass
+
+        def cleanup(self) -> None:
+            pass
+
+    class GuardAfter(Action):
+        """Checks the transaction while conda can still roll it back."""
+
+        def verify(self) -> Exception | None:
+            self._verified = True
+            return None
+
+        def execute(self) -> None:
+            if matches(self):
+                after_transaction()
+
+        def reverse(self) -> None:
+            pass
+
+        def cleanup(self) -> None:
+            pass
+
+    return GuardBefore, GuardAfter
