@@ -46,6 +46,10 @@ class DiskState:
     sha256: dict[str, str] = field(default_factory=dict)
     #: package paths installed executable, per record stem (absent: unknown)
     executables: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: st_mode of owned paths in the newest snapshot, where the same record owned them
+    snapshot_modes: dict[str, int] = field(default_factory=dict)
+    #: the number of that snapshot
+    snapshot: int | None = None
     hashed_files: int = 0
     hashed_bytes: int = 0
     verified_files: int = 0

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 
 from .checks import CHECKS, PrefixState
-from .disk import Observer, Owners, owners_of
+from .disk import DiskState, Observer, Owners, owners_of
 from .exceptions import IntegrityInputError
 from .findings import Finding
 from .hashcache import RACY_SECONDS, HashCache
@@ -28,6 +28,7 @@ from .prefix import check_prefix, read_records, record_files
 from .progress import Progress
 from .records import Record
 from .report import Report
+from .snapshots import latest
 from .state import can_write, guard_dir
 from .transactions import review
 from .tree import Remembered, load_remembered, save_remembered, walk_prefix
@@ -86,6 +87,23 @@ def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> se
         for owned in record.paths
         if owned.path in owner_of
     }
+
+
+def _snapshot_modes(prefix: str, records: list[Record], disk: DiskState) -> None:
+    """The modes the newest snapshot saw for the paths of ``records`` (same owner)."""
+    try:
+        snapshot = latest(guard_dir(prefix))
+    except OSError:
+        return
+    if snapshot is None:
+        return
+    disk.snapshot = snapshot.number
+    files, owners = snapshot.files, snapshot.owners
+    for record in records:
+        for owned in record.paths:
+            seen = files.get(owned.path)
+            if seen is not None and seen.mode and owners.get(owned.path) == record.stem:
+                disk.snapshot_modes[owned.path] = seen.mode
 
 
 def _mentioned(findings: list[Finding]) -> set[str]:
@@ -153,6 +171,8 @@ def read_state(
     )
     modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
     disk = observer.finish(owners, tree, tuple(checked), modes, progress)
+    if checked:
+        _snapshot_modes(prefix, checked, disk)
     state = PrefixState(
         prefix=prefix,
         records=tuple(checked),

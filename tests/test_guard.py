@@ -225,6 +225,16 @@ def test_a_second_conda_at_work_is_not_an_interruption(
     assert verify(sandbox, env)["findings"] == []
 
 
+def test_modes_compare_with_the_snapshot_after_the_transaction(sandbox: Conda, env: Path):
+    """A post-link script may set a mode the archive does not have."""
+    sandbox.install(env, "chmodder")
+    assert verify(sandbox, env)["findings"] == []
+    (env / "share" / "chmodder" / "tool").chmod(0o644)
+    (finding,) = findings(verify(sandbox, env), "mode-changed")
+    assert finding["path"] == "share/chmodder/tool"
+    assert "it was executable at snapshot" in finding["message"]
+
+
 # -- snapshot, log, diff ---------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """mode-changed: a file lost or gained its executable bit.
 
-The expected bit comes from the package's archive in the cache (see
-:mod:`conda_integrity.modes`); entry points conda writes are always executable.
-Windows has no executable bit, so nothing is compared there.
+The expected bit is the one the newest snapshot saw (the guard takes one after
+every transaction, so a mode a post-link script set is the baseline), else the
+one in the package's archive in the cache (see :mod:`conda_integrity.modes`);
+entry points conda writes are executable. Windows has no executable bit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ def check(state: PrefixState) -> Iterator[Finding]:
     for record in state.records:
         executables = disk.executables.get(record.stem)
         for owned in record.paths:
-            if owned.kind == ENTRY_POINT:
+            known = disk.snapshot_modes.get(owned.path)
+            if known is not None and owned.kind in (FILE, ENTRY_POINT):
+                expected = bool(known & stat.S_IXUSR)
+            elif owned.kind == ENTRY_POINT:
                 expected = True
             elif owned.kind == FILE and executables is not None and owned.source:
                 expected = owned.source in executables
@@ -37,11 +41,16 @@ def check(state: PrefixState) -> Iterator[Finding]:
             if actual == expected:
                 continue
             change = "lost its executable bit" if expected else "became executable"
+            how = "executable" if expected else "not executable"
+            since = (
+                f"it was {how} at snapshot {disk.snapshot}"
+                if known is not None
+                else f"{record.name}-{record.version} installed it {how}"
+            )
             yield Finding(
                 MODE_CHANGED,
                 WARNING,
-                f"{change}; {record.name}-{record.version} installed it "
-                + ("executable" if expected else "not executable"),
+                f"{change}; {since}",
                 package=record.stem,
                 path=owned.path,
                 extra={

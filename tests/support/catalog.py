@@ -14,6 +14,7 @@
   enough to be hashed on a worker thread.
 - ``slowpost``: a post-link script that says it started, then waits, so a test
   can kill conda in the middle of a transaction.
+- ``chmodder``: a post-link script that changes the mode of one of its files.
 """
 
 from __future__ import annotations
@@ -180,6 +181,17 @@ def slowpost() -> Package:
     )
 
 
+def chmodder() -> Package:
+    """Its post-link script makes a file executable that the archive ships without."""
+    return Package(
+        name="chmodder",
+        version="1.0",
+        build="0",
+        files=[File("share/chmodder/tool", b"#!/bin/sh\necho tool\n")],
+        scripts={"post-link": 'chmod 755 "$PREFIX/share/chmodder/tool"\n'},
+    )
+
+
 def channel_packages() -> list[Package]:
     """Every package of the shared test channel."""
     return [
@@ -192,4 +204,5 @@ def channel_packages() -> list[Package]:
         clobberer("clobber-b"),
         zlibby(),
         slowpost(),
+        chmodder(),
     ]
