@@ -17,10 +17,13 @@ one command being guarded is kept in ``_session``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -34,7 +37,7 @@ from .progress import Progress
 from .report import printable
 from .settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
 from .state import guard_dir
-from .verify import VerifyOptions, read_state, remember, run_checks
+from .verify import VerifyOptions, read_state, remember, run_checks, state_digests
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,6 @@ class Session:
     mode: str
     command: str
     guard_dir: str
-    before: snapshots.Snapshot | None = None
     entry: journal.Entry | None = None
     lock: IO | None = None
     #: (code, package, path) of what was wrong before the transaction
@@ -108,8 +110,26 @@ def _verify_hint(prefix: str) -> str:
     return f"Run `conda integrity verify -p {prefix}` for details."
 
 
-def _number(snapshot: snapshots.Snapshot | None) -> str:
-    return str(snapshot.number) if snapshot is not None else "?"
+def _report_changes(
+    session: Session, state: Any, findings: list[Finding], now: snapshots.Snapshot
+) -> None:
+    """Say which files of conda packages changed since the newest snapshot (pip, an
+    editor...), unless a finding or an interrupted transaction already tells it."""
+    last = snapshots.latest(session.guard_dir)
+    if last is None or any(not t.running for t in state.transactions):
+        return
+    reported = {finding.path for finding in findings}
+    unexplained = [c for c in compare(last, now).files if c.path not in reported]
+    if unexplained:
+        _say(
+            "\n".join(
+                [
+                    f"conda-integrity: files of conda packages in {session.prefix} changed "
+                    f"since conda's last transaction (snapshot {last.number}):",
+                    *_changes_lines(unexplained),
+                ]
+            )
+        )
 
 
 def _changes_lines(files: list[FileChange]) -> list[str]:
@@ -128,8 +148,30 @@ def _target() -> str | None:
         return None  # an unknown -n NAME: conda itself will say so
 
 
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during the guard's work.
+
+    Inside conda's process the collector also walks every object conda holds (the
+    records of a large environment: hundreds of thousands), each time our
+    allocations trigger it; what the guard allocates makes no cycles to collect.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def before_command(command: str) -> None:
     """``conda_pre_commands``: check the prefix, snapshot it, start a journal entry."""
+    with _quiet_gc():
+        _before_command(command)
+
+
+def _before_command(command: str) -> None:
     global _session
     _session = None
     from conda.base.context import context
@@ -171,29 +213,18 @@ def before_command(command: str) -> None:
 
     if context.dry_run:
         return  # nothing will change: no snapshot, no journal
-    now = snapshots.from_state(state, snapshots.BEFORE, None, _command_line())
-    last = snapshots.latest(session.guard_dir)
-    changes = compare(last, now) if last is not None else None
-    reported = {finding.path for finding in findings}
-    unexplained = [c for c in changes.files if c.path not in reported] if changes else []
-    if unexplained and not any(not t.running for t in state.transactions):
-        # files of conda packages changed between two conda commands: pip, an editor...
-        _say(
-            "\n".join(
-                [
-                    f"conda-integrity: files of conda packages in {prefix} changed since "
-                    f"conda's last transaction (snapshot {_number(last)}):",
-                    *_changes_lines(unexplained),
-                ]
-            )
-        )
+    digests = state_digests(state, memory)
+    newest = snapshots.latest_summary(session.guard_dir)
     try:
-        if last is not None and not changes:
-            session.before = last
+        if newest is not None and newest.get("digests") == digests:
+            before_number = newest["number"]  # nothing changed since: that one is "before"
         else:
-            session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
+            now = snapshots.from_state(state, snapshots.BEFORE, None, _command_line())
+            now.digests = digests
+            _report_changes(session, state, findings, now)
+            before_number = snapshots.save(session.guard_dir, now, snapshots_to_keep()).number
         session.entry, session.lock = journal.begin(
-            session.guard_dir, command, list(sys.argv), session.before.number
+            session.guard_dir, command, list(sys.argv), before_number
         )
     except OSError as error:
         _say(f"conda-integrity: cannot keep a snapshot of {prefix} ({error}); not guarded")
@@ -242,11 +273,14 @@ def _stem(record: Any) -> str:
 
 def check_transaction(session: Session, in_transaction: bool) -> list[Finding]:
     """What the transaction left wrong that was not wrong before it."""
-    state, memory = read_state(session.prefix, VerifyOptions(), Progress(enabled=False))
+    # new packages are in no snapshot yet: their modes compare with their archives
+    options = VerifyOptions(snapshot_modes=False)
+    state, memory = read_state(session.prefix, options, Progress(enabled=False))
     findings = run_checks(state)
     if not in_transaction:  # the prefix is as conda leaves it: worth keeping
         remember(state, memory, findings)
         session.after = snapshots.from_state(state, snapshots.AFTER, None, _command_line())
+        session.after.digests = state_digests(state, memory)
     fresh = [
         finding
         for finding in findings
@@ -269,6 +303,11 @@ def refuse_now() -> Exception | None:
 
 def after_transaction() -> None:
     """``conda_post_transaction_actions``: check while conda can still roll back."""
+    with _quiet_gc():
+        _after_transaction()
+
+
+def _after_transaction() -> None:
     session = _session
     if session is None:
         return
@@ -287,6 +326,11 @@ def after_transaction() -> None:
 
 def after_command(command: str) -> None:
     """``conda_post_commands``: check what the command did, snapshot, close the entry."""
+    with _quiet_gc():
+        _after_command(command)
+
+
+def _after_command(command: str) -> None:
     global _session
     session, _session = _session, None
     if session is None:

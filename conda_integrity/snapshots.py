@@ -15,8 +15,10 @@ import contextlib
 import gzip
 import json
 import os
+import sys
 import time
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from stat import S_ISLNK
 from typing import Any, NamedTuple
 
@@ -24,7 +26,7 @@ from .checks import PrefixState
 from .exceptions import IntegrityInputError
 from .state import read_json, write_atomic, write_json
 
-FORMAT = 1
+FORMAT = 2
 FOLDER = "snapshots"
 INDEX = "index.json"
 MANUAL, BEFORE, AFTER = "manual", "before", "after"
@@ -65,6 +67,9 @@ class Snapshot:
     #: every owned path, with its stat and the stem of (one of) its owners
     files: dict[str, FileStat]
     owners: dict[str, str]
+    #: per record, a digest of the stat keys of its record file and paths: equal
+    #: digests, nothing changed (see ``verify.state_digests``)
+    digests: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The snapshot without its files, as ``log`` and the index show it."""
@@ -76,6 +81,7 @@ class Snapshot:
             "command": self.command,
             "packages": len(self.records),
             "files": len(self.files),
+            "digests": self.digests,
         }
 
 
@@ -142,47 +148,74 @@ def _file_name(number: int) -> str:
     return f"{number:06d}.json.gz"
 
 
+# A snapshot file is gzip of: the length of a JSON header (8 bytes), the header
+# (summary, records, symlink targets), the paths (UTF-8, newline-separated), then
+# the stats (mode, size, mtime_ns, inode: unsigned 64-bit each) and the owners
+# (index of a record, 32-bit) of every path, in the machine's byte order. Packed
+# columns write and read several times faster than JSON.
+_STATS, _OWNER = "Q", "l"
+
+
 def _encode(snapshot: Snapshot) -> bytes:
     stems = {record.stem: index for index, record in enumerate(snapshot.records)}
     paths = list(snapshot.files)
     stats: list[int] = []
-    for path in paths:
-        item = snapshot.files[path]
+    for item in snapshot.files.values():
         stats += (item.mode, item.size, item.mtime_ns, item.ino)
-    document = {
+    owners = snapshot.owners
+    header = {
         "format": FORMAT,
+        "byteorder": sys.byteorder,
         **snapshot.summary(),
         "records": [list(record) for record in snapshot.records],
-        "paths": "\n".join(paths),
-        "owner": [stems.get(snapshot.owners.get(path, ""), -1) for path in paths],
-        "stats": stats,
         "targets": {p: s.target for p, s in snapshot.files.items() if s.target is not None},
     }
-    return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=1)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    body = b"".join(
+        (
+            len(head).to_bytes(8, "little"),
+            head,
+            "\n".join(paths).encode("utf-8", "surrogateescape"),
+            b"\0",
+            array(_STATS, stats).tobytes(),
+            array(_OWNER, [stems.get(owners.get(path, ""), -1) for path in paths]).tobytes(),
+        )
+    )
+    return gzip.compress(body, compresslevel=1)
 
 
 def _decode(data: bytes) -> Snapshot:
-    document = json.loads(gzip.decompress(data))
-    if document.get("format") != FORMAT:
-        raise ValueError(f"snapshot format {document.get('format')!r}")
-    records = [SnapshotRecord(*fields) for fields in document["records"]]
-    paths = document["paths"].split("\n") if document["paths"] else []
-    stats, targets, owner = document["stats"], document["targets"], document["owner"]
+    body = gzip.decompress(data)
+    size = int.from_bytes(body[:8], "little")
+    header = json.loads(body[8 : 8 + size])
+    if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
+        raise ValueError(f"snapshot format {header.get('format')!r}")
+    end = body.index(b"\0", 8 + size)
+    text = body[8 + size : end].decode("utf-8", "surrogateescape")
+    paths = text.split("\n") if text else []
+    stats = array(_STATS)
+    stats.frombytes(body[end + 1 : end + 1 + 32 * len(paths)])
+    owner = array(_OWNER)
+    owner.frombytes(body[end + 1 + 32 * len(paths) :])
+    if len(stats) != 4 * len(paths) or len(owner) != len(paths):
+        raise ValueError("snapshot is cut short")
+    records = [SnapshotRecord(*fields) for fields in header["records"]]
+    targets = header["targets"]
     files = {}
     for index, path in enumerate(paths):
-        mode, size, mtime_ns, ino = stats[4 * index : 4 * index + 4]
-        files[path] = FileStat(mode, size, mtime_ns, ino, targets.get(path))
+        mode, size_, mtime_ns, ino = stats[4 * index : 4 * index + 4]
+        files[path] = FileStat(mode, size_, mtime_ns, ino, targets.get(path))
     owners = {
         path: records[owner[index]].stem
         for index, path in enumerate(paths)
         if 0 <= owner[index] < len(records)
     }
     return Snapshot(
-        document["number"],
-        document["created"],
-        document["kind"],
-        document["label"],
-        document["command"],
+        header["number"],
+        header["created"],
+        header["kind"],
+        header["label"],
+        header["command"],
         records,
         files,
         owners,
@@ -223,6 +256,12 @@ def load(guard_dir: str, number: int) -> Snapshot:
         raise IntegrityInputError(f"there is no snapshot {number}") from None
     except (OSError, ValueError, KeyError, TypeError, EOFError) as error:
         raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
+
+
+def latest_summary(guard_dir: str) -> dict[str, Any] | None:
+    """The index entry of the newest snapshot (cheap: no snapshot is read)."""
+    kept = listing(guard_dir)
+    return kept[-1] if kept else None
 
 
 def latest(guard_dir: str, kind: str | None = None) -> Snapshot | None:

@@ -16,7 +16,7 @@ from .prefix import check_prefix
 from .progress import Progress
 from .settings import snapshots_to_keep
 from .state import guard_dir
-from .verify import VerifyOptions, read_state, remember, run_checks
+from .verify import VerifyOptions, read_state, remember, run_checks, state_digests
 
 
 def current(
@@ -28,7 +28,9 @@ def current(
     """A snapshot of the prefix as it is now (not saved)."""
     state, memory = read_state(prefix, VerifyOptions(fast=True), Progress(enabled=False))
     remember(state, memory, run_checks(state))
-    return snapshots.from_state(state, kind, label, command)
+    snapshot = snapshots.from_state(state, kind, label, command)
+    snapshot.digests = state_digests(state, memory)
+    return snapshot
 
 
 def take(

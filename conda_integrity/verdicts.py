@@ -25,7 +25,7 @@ from .records import FILE, PYC, Record
 from .state import read_json, state_path, write_json
 
 FILE_NAME = "verdicts.json"
-FORMAT = 3
+FORMAT = 4
 _ABSENT = (0, 0)
 #: what an unchanged record keeps of its record, for the checks across records and
 #: for snapshots (everything but the long lists of paths)
@@ -48,6 +48,8 @@ class UnchangedRecord:
     meta: dict[str, Any]
     #: the lstat of each path as this run saw it (None: absent, a .pyc)
     stats: tuple[os.stat_result | None, ...]
+    #: the digest of the stat keys of its record file and paths
+    digest: str
 
 
 def _key(info: os.stat_result) -> tuple[int, int]:
@@ -56,6 +58,15 @@ def _key(info: os.stat_result) -> tuple[int, int]:
 
 def _digest(keys: list[int]) -> str:
     return hashlib.blake2b(array("Q", keys).tobytes(), digest_size=16).hexdigest()
+
+
+def record_digest(record: Record, record_file: os.stat_result, disk: DiskState) -> str:
+    """The digest of the stat keys of a record file and of the paths it owns."""
+    keys = list(_key(record_file))
+    for owned in record.paths:
+        info = disk.stats.get(owned.path)
+        keys += _ABSENT if info is None else _key(info)
+    return _digest(keys)
 
 
 class Verdicts:
@@ -108,7 +119,13 @@ class Verdicts:
             if _digest(keys) == entry["keys"]:
                 meta = entry["meta"]
                 found[stem] = UnchangedRecord(
-                    stem, meta["name"], tuple(paths), entry["bytes"], meta, tuple(infos)
+                    stem,
+                    meta["name"],
+                    tuple(paths),
+                    entry["bytes"],
+                    meta,
+                    tuple(infos),
+                    entry["digest"],
                 )
         return found
 
@@ -140,6 +157,7 @@ class Verdicts:
                 content += info.st_size
             keys += _key(info)
         self.entries[record.stem] = {
+            "digest": record_digest(record, record_file, disk),
             "meta": {key: record.raw[key] for key in META_KEYS if key in record.raw},
             "record": list(_key(record_file)),
             "paths": "\n".join(owned.path for owned in record.paths),

@@ -28,11 +28,11 @@ from .prefix import check_prefix, read_records, record_files
 from .progress import Progress
 from .records import Record
 from .report import Report
-from .snapshots import latest
+from .snapshots import Snapshot, latest
 from .state import can_write, guard_dir
 from .transactions import review
 from .tree import Remembered, load_remembered, save_remembered, walk_prefix
-from .verdicts import UnchangedRecord, Verdicts
+from .verdicts import UnchangedRecord, Verdicts, record_digest
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class VerifyOptions:
     use_cache: bool = True
     #: also report files no record owns
     untracked: bool = False
+    #: compare modes with the newest snapshot (else only with the package archives)
+    snapshot_modes: bool = True
 
 
 def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
@@ -89,12 +91,8 @@ def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> se
     }
 
 
-def _snapshot_modes(prefix: str, records: list[Record], disk: DiskState) -> None:
-    """The modes the newest snapshot saw for the paths of ``records`` (same owner)."""
-    try:
-        snapshot = latest(guard_dir(prefix))
-    except OSError:
-        return
+def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: DiskState) -> None:
+    """The modes ``snapshot`` saw for the paths of ``records`` (same owner)."""
     if snapshot is None:
         return
     disk.snapshot = snapshot.number
@@ -171,8 +169,8 @@ def read_state(
     )
     modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
     disk = observer.finish(owners, tree, tuple(checked), modes, progress)
-    if checked:
-        _snapshot_modes(prefix, checked, disk)
+    if checked and options.snapshot_modes:
+        _snapshot_modes(latest(guard_dir(prefix)), checked, disk)
     state = PrefixState(
         prefix=prefix,
         records=tuple(checked),
@@ -189,6 +187,15 @@ def read_state(
         state = replace(state, transactions=tuple(found))
     memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
     return state, memory
+
+
+def state_digests(state: PrefixState, memory: Memory) -> dict[str, str]:
+    """Per record, the digest of the stat keys of its record file and paths (a
+    whole-prefix read): two reads with equal digests saw the same prefix."""
+    digests = {u.stem: u.digest for u in state.unchanged}
+    for record in state.records:
+        digests[record.stem] = record_digest(record, memory.record_files[record.stem], state.disk)
+    return dict(sorted(digests.items()))
 
 
 def run_checks(state: PrefixState) -> list[Finding]:

@@ -1,0 +1,82 @@
+"""What the guard costs a `conda install`, in one run.
+
+    .venv/bin/python benchmarks/guard.py [--repeat N] [--work DIR]
+
+In a large environment made by real conda from real PyPI wheels (the packages of
+``bigenv.py``, in an environment of its own so that the installs here change
+nothing the other benchmarks use), it times ``conda install`` of one small
+package with the plugin active (``integrity_mode: warn``) and with plugins
+disabled (``--no-plugins``), alternately, removing the package after each
+install, and prints the medians and the guard's overhead. The target: at most
+5 % of the install's wall time or 0.3 s, whichever is larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bigenv import ROOT, build_environment
+
+from tests.support import packages
+from tests.support.conda_cli import RUNNER
+from tests.support.helpers import CONDA_VERSION
+from tests.support.packages import File, Package
+
+WITHOUT = Path(__file__).with_name("conda_without_integrity.py")
+TINY = Package(name="tinypkg", version="1.0", files=[File("share/tinypkg/README", b"tiny\n")])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    args = parser.parse_args()
+    conda, big = build_environment(args.work)
+    if not (conda.channel / "linux-64" / TINY.fn).exists():
+        packages.build(TINY, conda.channel)
+        packages.write_repodata(conda.channel)
+    prefix = args.work / "guard-env"
+    if not (args.work / "guard-env.done").exists():
+        names = sorted(json.loads(p.read_text())["name"] for p in big.glob("conda-meta/*.json"))
+        print(f"creating {prefix} with {len(names)} packages", file=sys.stderr)
+        conda.create(prefix, *names, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
+        (args.work / "guard-env.done").touch()
+    conda.remove(prefix, "tinypkg", check=False, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
+
+    times: dict[str, list[float]] = {"guard": [], "without": []}
+    env = conda.environ(CONDA_PLUGINS_INTEGRITY_MODE="warn")
+    runners = {"guard": RUNNER, "without": WITHOUT}
+    for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
+        for label, runner in runners.items():
+            install = [sys.executable, str(runner), "install", "-p", str(prefix), "--yes"]
+            install.append("tinypkg")
+            start = time.perf_counter()
+            result = subprocess.run(install, env=env, capture_output=True, text=True, check=True)
+            times[label].append(time.perf_counter() - start)
+            assert "conda-integrity" not in result.stderr, result.stderr
+            remove = [sys.executable, str(runner), "remove", "-p", str(prefix), "--yes", "tinypkg"]
+            subprocess.run(remove, env=env, capture_output=True, check=True)
+    with_guard = statistics.median(times["guard"][1:])
+    without = statistics.median(times["without"][1:])
+    files = sum(len(json.loads(p.read_text())["files"]) for p in prefix.glob("conda-meta/*.json"))
+    overhead = with_guard - without
+    budget = max(0.05 * without, 0.3)
+    print(f"environment: {prefix} ({files} files), conda {CONDA_VERSION}")
+    print(f"conda install tinypkg, median of {args.repeat} runs each, alternating:")
+    print(f"  conda-integrity blocked              {without:7.3f} s")
+    print(f"  with the guard (integrity_mode=warn) {with_guard:7.3f} s")
+    print(
+        f"  guard overhead {overhead:+.3f} s ({overhead / without:+.1%}); "
+        f"budget {budget:.3f} s (5 % or 0.3 s): {'met' if overhead <= budget else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
