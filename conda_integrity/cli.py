@@ -31,8 +31,10 @@ def configure_parser(parser: ArgumentParser) -> None:
         description=(
             "Check the environment (or only the named packages) against its conda-meta "
             "records: missing, altered and clobbered files, permission changes, damaged "
-            "records and leftovers of aborted conda runs. Exit code 0 when nothing is "
-            "wrong, 1 when something is, 2 when the check could not run."
+            "records, leftovers of aborted conda runs, unmet dependencies and constraints, "
+            "a history out of step with the records, and pip installs over conda packages. "
+            "Exit code 0 when nothing is wrong, 1 when something is, 2 when the check "
+            "could not run."
         ),
     )
     verify.add_argument(
@@ -56,6 +58,15 @@ def configure_parser(parser: ArgumentParser) -> None:
         "--untracked",
         action="store_true",
         help="Also report files that no package owns.",
+    )
+    verify.add_argument(
+        "--file",
+        metavar="FILE",
+        dest="environment_file",
+        help=(
+            "Also check that the environment still meets this file: an environment.yml "
+            "(conda and pip sections), a `conda list --explicit` file or a spec list."
+        ),
     )
     add_parser_prefix(verify)
     add_parser_json(verify)
@@ -127,6 +138,7 @@ def run_verify(args: Namespace) -> int:
         fast=args.fast,
         use_cache=not args.no_cache,
         untracked=args.untracked,
+        environment_file=args.environment_file,
     )
     progress = Progress(enabled=not (context.json or context.quiet))
     report = verify_prefix(target_prefix(), options, progress)

@@ -20,6 +20,11 @@ TRANSACTION_DEBRIS = "transaction-debris"
 UNTRACKED_FILE = "untracked-file"
 UNREADABLE = "unreadable"
 INTERRUPTED_TRANSACTION = "interrupted-transaction"
+UNSATISFIED_DEPENDENCY = "unsatisfied-dependency"
+CONSTRAINT_VIOLATION = "constraint-violation"
+HISTORY_MISMATCH = "history-mismatch"
+PIP_OVERLAP = "pip-overlap"
+SPEC_DRIFT = "spec-drift"
 #: every finding code verify can report
 CODES = (
     CORRUPT_RECORD,
@@ -32,6 +37,16 @@ CODES = (
     UNTRACKED_FILE,
     UNREADABLE,
     INTERRUPTED_TRANSACTION,
+    UNSATISFIED_DEPENDENCY,
+    CONSTRAINT_VIOLATION,
+    HISTORY_MISMATCH,
+    PIP_OVERLAP,
+    SPEC_DRIFT,
+)
+#: codes about the environment as a whole, not about a record's own files: a record
+#: they name may still be remembered as verified clean
+ENVIRONMENT_CODES = frozenset(
+    {UNSATISFIED_DEPENDENCY, CONSTRAINT_VIOLATION, HISTORY_MISMATCH, PIP_OVERLAP, SPEC_DRIFT}
 )
 
 

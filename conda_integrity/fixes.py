@@ -18,6 +18,11 @@ def reinstall(prefix: str, *records: Record) -> str:
     return f"conda install -p {shlex.quote(prefix)} --force-reinstall {specs}"
 
 
+def install(prefix: str, spec: str) -> str:
+    """Let conda's solver install what ``spec`` asks for."""
+    return f"conda install -p {shlex.quote(prefix)} {shlex.quote(spec)}"
+
+
 def replace_record(prefix: str, record_file: str, name: str | None) -> str:
     """Move a damaged record aside so that conda can load the prefix, then reinstall."""
     path = shlex.quote(f"{prefix}/{record_file}")

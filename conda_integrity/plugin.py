@@ -88,3 +88,10 @@ def conda_exception_observers():
     yield CondaExceptionObserver(
         name=GUARD, hook=guard.on_exception_event, watch_for={"BaseException"}
     )
+
+
+@hookimpl
+def conda_health_checks():
+    from . import doctor
+
+    yield doctor.health_check()

@@ -15,6 +15,21 @@ if TYPE_CHECKING:
     from .timeline import Event
 
 _NO_PACKAGE = "(environment)"
+#: the keys ``-v`` shows under a finding
+VERBOSE_KEYS = (
+    "packages",
+    "owner",
+    "expected",
+    "actual",
+    "spec",
+    "installed",
+    "violator",
+    "history",
+    "records",
+    "distribution",
+    "installer",
+    "paths",
+)
 
 
 def human_bytes(count: int) -> str:
@@ -45,12 +60,12 @@ def _headline(report: Report) -> str:
 
 def _finding_line(finding: Finding, verbose: bool) -> list[str]:
     where = f"{printable(finding.path)}: " if finding.path else ""
-    lines = [f"  {finding.severity:<8} {finding.code:<20} {where}{printable(finding.message)}"]
+    lines = [f"  {finding.severity:<8} {finding.code:<22} {where}{printable(finding.message)}"]
     if verbose:
-        for key in ("packages", "owner", "expected", "actual"):
+        for key in VERBOSE_KEYS:
             if key in finding.extra:
                 value = json.dumps(finding.extra[key], ensure_ascii=False)
-                lines.append(f"{'':31}{key}: {printable(value)}")
+                lines.append(f"{'':33}{key}: {printable(value)}")
     return lines
 
 

@@ -124,7 +124,7 @@ def from_state(state: PrefixState, kind: str, label: str | None, command: str | 
                 files[path] = _file_stat(info, disk.link_targets.get(path))
                 owners[path] = record.stem
     for unchanged in state.unchanged:
-        records.append(_record(unchanged.stem, unchanged.meta))
+        records.append(_record(unchanged.stem, unchanged.package.fields))
         for path, info in zip(unchanged.paths, unchanged.stats):
             if path in files:
                 continue

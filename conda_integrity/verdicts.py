@@ -3,9 +3,11 @@
 A record is remembered when a verification found nothing wrong with it and
 knew the content of all its files. Its entry holds the (inode, ctime) of the
 record file and a digest of the (inode, ctime) of every path it owns (``0, 0``
-for a ``.pyc`` that was absent). Any write, chmod, rename or replacement changes a file's ctime or
-inode, so when a later run finds every key unchanged, nothing about the
-record can have changed: it is neither parsed nor checked again. Entries are
+for a ``.pyc`` that was absent), and the record's package-level fields
+(:mod:`.installed`), which the checks across records need. Any write, chmod,
+rename or replacement changes a file's ctime or inode, so when a later run
+finds every key unchanged, nothing about the record can have changed: it is
+neither parsed nor checked again. Entries are
 not made for files changed less than ``RACY_SECONDS`` before the run
 (timestamps are coarse), nor by a different version of conda-integrity.
 """
@@ -16,23 +18,17 @@ import hashlib
 import os
 from array import array
 from dataclasses import dataclass
-from typing import Any
 
 from . import __version__
 from .disk import DiskState, relative_lstat
 from .hashcache import RACY_SECONDS
+from .installed import InstalledPackage, package_fields
 from .records import FILE, PYC, Record
 from .state import read_json, state_path, write_json
 
 FILE_NAME = "verdicts.json"
-FORMAT = 4
+FORMAT = 5
 _ABSENT = (0, 0)
-#: what an unchanged record keeps of its record, for the checks across records and
-#: for snapshots (everything but the long lists of paths)
-META_KEYS = (
-    "name", "version", "build", "build_number", "channel", "subdir", "noarch",
-    "depends", "constrains", "sha256", "md5", "url", "fn",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,8 @@ class UnchangedRecord:
     paths: tuple[str, ...]
     #: bytes of the files whose content was verified when it was remembered
     content_bytes: int
-    #: the record's fields named in META_KEYS
-    meta: dict[str, Any]
+    #: its package-level fields, for the checks across records and for snapshots
+    package: InstalledPackage
     #: the lstat of each path as this run saw it (None: absent, a .pyc)
     stats: tuple[os.stat_result | None, ...]
     #: the digest of the stat keys of its record file and paths
@@ -117,13 +113,12 @@ class Verdicts:
                 keys += (item.st_ino, item.st_ctime_ns)
                 infos.append(item)
             if _digest(keys) == entry["keys"]:
-                meta = entry["meta"]
                 found[stem] = UnchangedRecord(
                     stem,
-                    meta["name"],
+                    entry["name"],
                     tuple(paths),
                     entry["bytes"],
-                    meta,
+                    InstalledPackage(stem, entry["package"]),
                     tuple(infos),
                     entry["digest"],
                 )
@@ -157,12 +152,13 @@ class Verdicts:
                 content += info.st_size
             keys += _key(info)
         self.entries[record.stem] = {
+            "name": record.name,
             "digest": record_digest(record, record_file, disk),
-            "meta": {key: record.raw[key] for key in META_KEYS if key in record.raw},
             "record": list(_key(record_file)),
             "paths": "\n".join(owned.path for owned in record.paths),
             "keys": _digest(keys),
             "bytes": content,
+            "package": package_fields(record.raw),
         }
         self.changed = True
         return True

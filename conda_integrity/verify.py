@@ -19,15 +19,20 @@ import time
 from dataclasses import dataclass, replace
 
 from .checks import CHECKS, PrefixState
+from .dependencies import unmet_specs
 from .disk import DiskState, Observer, Owners, owners_of
+from .envfile import read_environment_file
 from .exceptions import IntegrityInputError
-from .findings import Finding
+from .findings import ENVIRONMENT_CODES, Finding
 from .hashcache import RACY_SECONDS, HashCache
+from .history import read_history
+from .installed import InstalledPackage, package_fields, records_key, records_settled
 from .modes import ModeBaseline
 from .prefix import check_prefix, read_records, record_files
 from .progress import Progress
-from .records import Record
+from .records import Record, python_site_packages
 from .report import Report
+from .sitepackages import SitePackages, observe_site_packages
 from .snapshots import Snapshot, latest
 from .state import can_write, guard_dir
 from .transactions import review
@@ -51,6 +56,8 @@ class VerifyOptions:
     untracked: bool = False
     #: compare modes with the newest snapshot (else only with the package archives)
     snapshot_modes: bool = True
+    #: an environment.yml, explicit file or spec list the prefix should still meet
+    environment_file: str | None = None
 
 
 def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
@@ -105,12 +112,40 @@ def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: Disk
 
 
 def _mentioned(findings: list[Finding]) -> set[str]:
+    """The records a finding about their own files names: not remembered as clean."""
     stems = set()
     for finding in findings:
+        if finding.code in ENVIRONMENT_CODES:
+            continue
         stems.add(finding.package or "")
         stems.update(finding.extra.get("packages") or ())
         stems.add(finding.extra.get("owner") or "")
     return stems
+
+
+def _site_packages(
+    prefix: str,
+    packages: tuple[InstalledPackage, ...],
+    records: list[Record],
+    unchanged: dict[str, UnchangedRecord],
+    key: str,
+    settled_ns: int,
+    *,
+    reuse: bool,
+    remember: bool,
+) -> SitePackages | None:
+    """The distributions of the environment's site-packages (None without python)."""
+    python = [p.fields for p in packages if p.name == "python"]
+    site_packages = python_site_packages(python) if python else None
+    if site_packages is None:
+        return None
+
+    def owners() -> dict[str, str]:
+        owned = {path: stem for stem, u in unchanged.items() for path in u.paths}
+        owned.update((owned_path.path, r.stem) for r in records for owned_path in r.paths)
+        return owned
+
+    return observe_site_packages(prefix, site_packages, owners, key, settled_ns, reuse, remember)
 
 
 @dataclass
@@ -137,6 +172,7 @@ def read_state(
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
     prefix = check_prefix(prefix)
+    wanted = read_environment_file(options.environment_file) if options.environment_file else None
     whole = not options.packages
     files = record_files(prefix)
 
@@ -171,6 +207,18 @@ def read_state(
     disk = observer.finish(owners, tree, tuple(checked), modes, progress)
     if checked and options.snapshot_modes:
         _snapshot_modes(latest(guard_dir(prefix)), checked, disk)
+
+    # the checks across records: what they need is remembered with the key of what
+    # it was computed from, so an unchanged environment costs a few stats here
+    writable, reuse = can_write(prefix), options.use_cache
+    packages = tuple(InstalledPackage(r.stem, package_fields(r.raw)) for r in records) + tuple(
+        u.package for u in unchanged.values()
+    )
+    key = records_key(files)
+    keep = writable and records_settled(files, settled_ns)
+    site_packages = _site_packages(
+        prefix, packages, records, unchanged, key, settled_ns, reuse=reuse, remember=keep
+    )
     state = PrefixState(
         prefix=prefix,
         records=tuple(checked),
@@ -180,6 +228,12 @@ def read_state(
         tree=tree,
         unchanged=tuple(unchanged.values()),
         untracked=options.untracked,
+        packages=packages,
+        selection=None if whole else frozenset(record.stem for record in checked),
+        unmet_specs=unmet_specs(prefix, packages, key, reuse, keep),
+        history=read_history(prefix, settled_ns, reuse, writable),
+        site_packages=site_packages,
+        environment_file=wanted,
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal

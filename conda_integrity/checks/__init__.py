@@ -10,13 +10,18 @@ from __future__ import annotations
 from . import (
     altered_file,
     clobbered_file,
+    constraint_violation,
     corrupt_record,
     duplicate_package,
+    history_mismatch,
     interrupted_transaction,
     missing_file,
     mode_changed,
+    pip_overlap,
+    spec_drift,
     transaction_debris,
     unreadable,
+    unsatisfied_dependency,
     untracked_file,
 )
 from .context import Check, PrefixState
@@ -33,6 +38,11 @@ CHECKS: list[Check] = [
     transaction_debris.check,
     unreadable.check,
     untracked_file.check,
+    unsatisfied_dependency.check,
+    constraint_violation.check,
+    history_mismatch.check,
+    pip_overlap.check,
+    spec_drift.check,
 ]
 
 __all__ = ["CHECKS", "Check", "PrefixState"]

@@ -6,9 +6,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..dependencies import UnmetSpec
 from ..disk import DiskState, Owners
+from ..envfile import EnvironmentFile
 from ..findings import Finding
+from ..history import HistoryState
+from ..installed import InstalledPackage
 from ..records import BadRecord, Record
+from ..sitepackages import SitePackages
 from ..tree import PrefixTree
 from ..verdicts import UnchangedRecord
 
@@ -37,6 +42,28 @@ class PrefixState:
     untracked: bool = False
     #: guarded transactions that have not ended normally (whole-prefix reads only)
     transactions: tuple[OpenTransaction, ...] = ()
+    #: every usable record of the prefix (parsed or remembered), for the checks
+    #: across records
+    packages: tuple[InstalledPackage, ...] = ()
+    #: the stems of the records named on the command line; None: the whole prefix
+    selection: frozenset[str] | None = None
+    #: depends/constrains entries the environment does not meet
+    unmet_specs: tuple[UnmetSpec, ...] = ()
+    #: what conda-meta/history says is installed
+    history: HistoryState | None = None
+    #: the Python distributions of site-packages (None: no python, no site-packages)
+    site_packages: SitePackages | None = None
+    #: the file given with --file
+    environment_file: EnvironmentFile | None = None
+
+    @property
+    def whole(self) -> bool:
+        """Whether the whole prefix is verified (no packages named)."""
+        return self.selection is None
+
+    def selected(self, stem: str) -> bool:
+        """Whether findings about this record are wanted."""
+        return self.selection is None or stem in self.selection
 
 
 Check = Callable[[PrefixState], Iterable[Finding]]

@@ -15,13 +15,22 @@
 - ``slowpost``: a post-link script that says it started, then waits, so a test
   can kill conda in the middle of a transaction.
 - ``chmodder``: a post-link script that changes the mode of one of its files.
+- ``fooplugin`` (depends on ``libfoo 1.x``), ``foolimit`` (constrains ``libfoo
+  <2``) and ``needsgpu`` (depends on the virtual packages ``__cuda`` and
+  ``__glibc``): for the dependency checks.
+- ``pip``: the real pip, made from the wheel the host Python bundles for
+  ``ensurepip`` (no download), so that tests can ``pip install`` wheels into an
+  environment's Python as users do.
 """
 
 from __future__ import annotations
 
+import configparser
+import glob
 import os
 import random
 import sys
+import zipfile
 
 from .packages import BINARY_PLACEHOLDER, TEXT_PLACEHOLDER, File, Package
 
@@ -129,11 +138,23 @@ def pyfoo() -> Package:
                 b"def main():\n    print('pyfoo')\n    return 0\n",
             ),
             File("site-packages/pyfoo/data/table.csv", b"a,b\n1,2\n"),
-            File("site-packages/pyfoo-1.0.dist-info/METADATA", b"Name: pyfoo\nVersion: 1.0\n"),
+            File(
+                "site-packages/pyfoo-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: pyfoo\nVersion: 1.0\n",
+            ),
             File("site-packages/pyfoo-1.0.dist-info/INSTALLER", b"conda\n"),
+            # as conda-forge packages built by pip carry it: pip can uninstall them
+            File("site-packages/pyfoo-1.0.dist-info/RECORD", PYFOO_RECORD),
             File("python-scripts/pyfoo-helper", b"#!/bin/sh\necho helper\n", 0o755),
         ],
     )
+
+
+PYFOO_RECORD = (
+    b"pyfoo/__init__.py,,\npyfoo/cli.py,,\npyfoo/data/table.csv,,\n"
+    b"pyfoo-1.0.dist-info/METADATA,,\npyfoo-1.0.dist-info/INSTALLER,,\n"
+    b"pyfoo-1.0.dist-info/RECORD,,\n../../../bin/pyfoo,,\n"
+)
 
 
 def clobberer(name: str) -> Package:
@@ -192,9 +213,79 @@ def chmodder() -> Package:
     )
 
 
+def fooplugin() -> Package:
+    return Package(
+        name="fooplugin",
+        version="1.0",
+        build="h0_0",
+        depends=("libfoo >=1.0,<2.0a0",),
+        files=[File("lib/foo/plugins/plugin.so", b"\x7fELF fooplugin")],
+    )
+
+
+def foolimit() -> Package:
+    return Package(
+        name="foolimit",
+        version="1.0",
+        build="0",
+        constrains=("libfoo <2.0",),
+        files=[File("share/foolimit/README", b"works with libfoo 1 only\n")],
+    )
+
+
+def needsgpu() -> Package:
+    return Package(
+        name="needsgpu",
+        version="1.0",
+        build="cuda11_0",
+        depends=("__cuda >=11.2", "__glibc >=2.17,<3.0.a0", "libfoo"),
+        files=[File("lib/libneedsgpu.so", b"\x7fELF needsgpu")],
+    )
+
+
+def bundled_pip_wheel() -> str | None:
+    """The pip wheel the host Python ships for ``ensurepip``, if it has one."""
+    try:
+        import ensurepip
+    except ImportError:
+        return None
+    bundled = os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")
+    wheels = sorted(glob.glob(os.path.join(bundled, "pip-*.whl")))
+    return wheels[-1] if wheels else None
+
+
+def pip_package(wheel: str) -> Package:
+    """The real pip as a noarch python conda package, from its wheel."""
+    version = os.path.basename(wheel).split("-")[1]
+    files = []
+    entry_points: list[str] = []
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.endswith("/"):
+                continue
+            content = archive.read(member)
+            if member.endswith(".dist-info/entry_points.txt"):
+                parser = configparser.ConfigParser(delimiters=("=",))
+                parser.read_string(content.decode())
+                entry_points = [f"{k} = {v}" for k, v in parser["console_scripts"].items()]
+            files.append(File(f"site-packages/{member}", content))
+    files.append(File(f"site-packages/pip-{version}.dist-info/INSTALLER", b"conda\n"))
+    return Package(
+        name="pip",
+        version=version,
+        build="pyh0_0",
+        noarch_python=True,
+        depends=("python >=3.7",),
+        entry_points=tuple(entry_points),
+        files=files,
+    )
+
+
 def channel_packages() -> list[Package]:
     """Every package of the shared test channel."""
+    wheel = bundled_pip_wheel()
     return [
+        *([pip_package(wheel)] if wheel else []),
         python_package(),
         libfoo("1.0"),
         libfoo("2.0"),
@@ -205,4 +296,7 @@ def channel_packages() -> list[Package]:
         zlibby(),
         slowpost(),
         chmodder(),
+        fooplugin(),
+        foolimit(),
+        needsgpu(),
     ]

@@ -1,0 +1,53 @@
+"""constraint-violation: an installed record that another record's
+``constrains`` entry rules out.
+
+A ``constrains`` entry binds only when a package of that name is there, as
+conda's solver treats it. A virtual package of the machine that violates one
+(a ``__cuda`` driver too old) is a warning, like a missing virtual dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..dependencies import CONSTRAINS
+from ..findings import CONSTRAINT_VIOLATION, ERROR, WARNING, Finding
+from ..fixes import install
+from .context import PrefixState
+
+
+def check(state: PrefixState) -> Iterator[Finding]:
+    for unmet in state.unmet_specs:
+        if unmet.kind != CONSTRAINS or not state.selected(unmet.package):
+            continue
+        holder = unmet.package.rsplit("-", 1)[0]
+        if unmet.invalid is not None:
+            yield Finding(
+                CONSTRAINT_VIOLATION,
+                ERROR,
+                f"{holder} constrains {unmet.spec!r}, which conda cannot read ({unmet.invalid})",
+                package=unmet.package,
+                extra={"spec": unmet.spec, "violator": None},
+            )
+            continue
+        if unmet.virtual:
+            yield Finding(
+                CONSTRAINT_VIOLATION,
+                WARNING,
+                f"{holder} allows only {unmet.spec}; this machine has {unmet.machine_has}",
+                package=unmet.package,
+                extra={"spec": unmet.spec, "violator": unmet.machine_has},
+            )
+            continue
+        for violator in unmet.installed:
+            yield Finding(
+                CONSTRAINT_VIOLATION,
+                ERROR,
+                f"{holder} allows only {unmet.spec}; {violator} is installed",
+                package=unmet.package,
+                extra={
+                    "spec": unmet.spec,
+                    "violator": violator,
+                    "fix": install(state.prefix, unmet.spec),
+                },
+            )
