@@ -55,6 +55,15 @@ def test_install_update_and_remove_keep_it_clean(sandbox: Conda, tmp_path: Path)
     sandbox.remove(prefix, "footools", "pyfoo")
     assert not (prefix / "bin" / "pyfoo").exists()
     assert_clean(sandbox, prefix)
+    # conda writes a revision without package lines, and reads it as an empty state
+    sandbox.install(prefix, "--force-reinstall", "zlibby")
+    assert_clean(sandbox, prefix)
+    sandbox.install(prefix, "clobber-a")
+    # ... so it lists every package again, python included, as added
+    assert "::python-" in (prefix / "conda-meta" / "history").read_text().split("<==")[-1]
+    assert_clean(sandbox, prefix)
+    sandbox.remove(prefix, "zlibby")
+    assert_clean(sandbox, prefix)
 
 
 def test_python_writing_bytecode_is_normal(sandbox: Conda, env: Path) -> None:

@@ -1,0 +1,162 @@
+"""pip-overlap: pip really installing wheels into a conda environment's Python.
+
+The environment gets the real pip from the test channel (made from the wheel
+the host Python bundles), then ``<env>/bin/python -m pip install --no-index``
+installs wheels the tests build themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.catalog import SITE_PACKAGES, bundled_pip_wheel
+from tests.support.conda_cli import Conda
+from tests.support.helpers import findings, summary, verify
+from tests.support.wheels import build_wheel
+
+pytestmark = pytest.mark.skipif(
+    bundled_pip_wheel() is None, reason="the host Python bundles no pip wheel"
+)
+
+
+def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
+    environ = {
+        "PATH": f"{prefix / 'bin'}:/usr/bin:/bin",
+        "HOME": str(conda.home),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+    }
+    result = subprocess.run(
+        [str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def pip_env(sandbox: Conda, tmp_path: Path) -> Path:
+    prefix = tmp_path / "env"
+    sandbox.create(prefix, "python", "pip", "pyfoo", "footools", "libfoo=1.0")
+    return prefix
+
+
+def test_pip_from_conda_is_clean(sandbox: Conda, pip_env: Path) -> None:
+    environ = {"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": os.devnull}
+    listed = subprocess.run(
+        [str(pip_env / "bin" / "pip"), "list", "--disable-pip-version-check"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "pyfoo" in listed and "pip" in listed
+    assert verify(sandbox, pip_env, "--untracked")["findings"] == []
+
+
+def test_a_new_project_is_not_a_finding(sandbox: Conda, pip_env: Path, tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "wheels", "newproj", "0.1", {"newproj/__init__.py": b"X = 1\n"})
+    assert "Successfully installed newproj-0.1" in pip_install(sandbox, pip_env, wheel)
+    assert (pip_env / SITE_PACKAGES / "newproj-0.1.dist-info" / "INSTALLER").read_text() == "pip\n"
+    assert verify(sandbox, pip_env)["findings"] == []
+
+
+def test_pip_writing_over_a_conda_file(sandbox: Conda, pip_env: Path, tmp_path: Path) -> None:
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "sneaky",
+        "1.0",
+        {"sneaky.py": b"", "footools_helper.py": b"HELPER = 'pip'\n"},
+    )
+    pip_install(sandbox, pip_env, wheel)
+    report = verify(sandbox, pip_env)
+    helper = f"{SITE_PACKAGES}/footools_helper.py"
+    # the conda package is no longer what conda installed: an error on the file ...
+    assert summary(report) == {
+        ("altered-file", helper),
+        ("pip-overlap", f"{SITE_PACKAGES}/sneaky-1.0.dist-info"),
+    }
+    # ... and one warning that says who wrote over it
+    (overlap,) = findings(report, "pip-overlap")
+    assert overlap["severity"] == "warning"
+    assert overlap["package"] == "footools-1.0-h5678_0"
+    assert overlap["distribution"] == "sneaky 1.0"
+    assert overlap["installer"] == "pip"
+    assert overlap["paths"] == [helper]
+    assert overlap["message"] == (
+        f"sneaky 1.0 (installed by pip) wrote over 1 of footools-1.0's files: {helper}"
+    )
+
+
+def test_pip_installing_a_conda_package_again(
+    sandbox: Conda, pip_env: Path, tmp_path: Path
+) -> None:
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "pyfoo",
+        "2.0",
+        {"pyfoo/__init__.py": b"VERSION = '2.0'\n", "pyfoo/cli.py": b"def main():\n    return 2\n"},
+        console_scripts={"pyfoo": "pyfoo.cli:main"},
+    )
+    out = pip_install(sandbox, pip_env, wheel)
+    assert "Successfully uninstalled pyfoo-1.0" in out  # pip removed conda's files
+    report = verify(sandbox, pip_env)
+    (overlap,) = findings(report, "pip-overlap")
+    assert overlap["package"] == "pyfoo-1.0-pyh0_0"
+    assert overlap["path"] == f"{SITE_PACKAGES}/pyfoo-2.0.dist-info"
+    assert overlap["paths"] == [
+        "bin/pyfoo",
+        f"{SITE_PACKAGES}/pyfoo/__init__.py",
+        f"{SITE_PACKAGES}/pyfoo/cli.py",
+    ]
+    assert overlap["message"].startswith(
+        "pyfoo 2.0 (installed by pip) has the name of conda's pyfoo-1.0 and wrote over its files"
+    )
+    # conda's record still lists the files pip removed or replaced
+    codes = {
+        (f["code"], f["path"]) for f in report["findings"] if f["package"] == "pyfoo-1.0-pyh0_0"
+    }
+    assert ("missing-file", f"{SITE_PACKAGES}/pyfoo-1.0.dist-info/RECORD") in codes
+    assert ("missing-file", f"{SITE_PACKAGES}/pyfoo/data/table.csv") in codes
+    assert ("altered-file", f"{SITE_PACKAGES}/pyfoo/cli.py") in codes
+    # and verify kept the record: it never reads site-packages through conda's pip
+    # interoperability, which deletes the records of packages pip uninstalled
+    assert list((pip_env / "conda-meta").glob("pyfoo-1.0-pyh0_0.json"))
+
+
+def test_a_project_installed_beside_conda_under_the_same_name(
+    sandbox: Conda, pip_env: Path, tmp_path: Path
+) -> None:
+    """An egg-info written by hand (setup.py develop style) naming a conda package."""
+    egg = pip_env / SITE_PACKAGES / "LibFoo-0.5-py3.11.egg-info"
+    egg.write_text("Metadata-Version: 1.1\nName: LibFoo\nVersion: 0.5\n")
+    (overlap,) = findings(verify(sandbox, pip_env), "pip-overlap")
+    assert overlap["package"] == "libfoo-1.0-h1234_0"  # PEP 503 names: LibFoo is libfoo
+    assert overlap["installer"] is None
+
+
+def test_conda_deleting_the_record_of_a_package_pip_replaced(
+    sandbox: Conda, pip_env: Path, tmp_path: Path
+) -> None:
+    """conda env export reads site-packages with pip interoperability, which deletes
+    the record of a conda package whose metadata pip removed (conda issue #14423)."""
+    wheel = build_wheel(tmp_path / "wheels", "pyfoo", "2.0", {"pyfoo/__init__.py": b""})
+    pip_install(sandbox, pip_env, wheel)
+    exported = sandbox.run("env", "export", "-p", str(pip_env)).stdout
+    assert "- pyfoo==2.0" in exported
+    assert not list((pip_env / "conda-meta").glob("pyfoo-*.json"))  # conda deleted it
+    (finding,) = findings(verify(sandbox, pip_env), "history-mismatch")
+    assert finding["package"] == "pyfoo-1.0-pyh0_0"
+    assert finding["message"] == (
+        "the history lists pyfoo-1.0-pyh0_0 as installed, but there is no record of it: "
+        "pip's pyfoo 2.0 replaced it, and conda's pip interoperability "
+        "(conda list, conda env export) then deleted conda's record"
+    )
