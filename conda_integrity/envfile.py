@@ -7,8 +7,8 @@ Three kinds, told apart by their content:
   (``numpy>=1.26``, ``conda-forge::numpy=1.26``, ``libfoo=1.0=h1234_0``) and
   a ``pip:`` list of pip requirements;
 - an explicit file (``conda list --explicit [--md5]``): an ``@EXPLICIT`` line,
-  then one package URL a line, each optionally followed by ``#<md5>`` or
-  ``#sha256:<hash>``;
+  then one package URL a line, each optionally followed by ``#<md5>``,
+  ``#<sha256>`` or ``#sha256:<hash>``;
 - a spec list (``conda list --export``): one match spec a line.
 
 A file that cannot be read or is not one of these stops verify with exit code 2.
@@ -25,7 +25,9 @@ from .exceptions import IntegrityInputError
 CONDA = "conda"
 PIP = "pip"
 EXPLICIT = "explicit"
-_HASH = re.compile(r"(?:sha256:(?P<sha256>[0-9a-fA-F]{64})|(?P<md5>[0-9a-fA-F]{32}))")
+#: what may follow ``#``: an md5 (conda list --explicit --md5), a sha256 (conda 24.9+
+#: --sha256 writes it bare), or ``sha256:<hash>``
+_HASH = re.compile(r"(?:(?:sha256:)?(?P<sha256>[0-9a-fA-F]{64})|(?P<md5>[0-9a-fA-F]{32}))")
 _EXTENSIONS = (".tar.bz2", ".conda")
 
 
