@@ -160,7 +160,9 @@ def built(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def metadata(raw: bytes) -> Message:
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    # core metadata is UTF-8 (the README in its body is not ASCII); BytesParser would
+    # read it as ASCII
+    return email.parser.Parser(policy=email.policy.compat32).parsestr(raw.decode("utf-8"))
 
 
 def requirements(texts: list[str]) -> dict[str, str]:
