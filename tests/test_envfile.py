@@ -66,9 +66,12 @@ def test_conda_list_explicit_and_export(sandbox: Conda, env: Path, tmp_path: Pat
         f"md5 {'0' * 32}, the record {record['md5']}"
     )
     # a sha256 written by hand is compared too
-    sha_line = f"{record['url']}#sha256:{record['sha256']}"
-    written(tmp_path, "sha.txt", f"@EXPLICIT\n{sha_line}\n")
-    assert verify(sandbox, env, "--file", str(tmp_path / "sha.txt"))["findings"] == []
+    for anchor in (f"sha256:{record['sha256']}", record["sha256"]):  # conda 24.9+ writes it bare
+        written(tmp_path, "sha.txt", f"@EXPLICIT\n{record['url']}#{anchor}\n")
+        assert verify(sandbox, env, "--file", str(tmp_path / "sha.txt"))["findings"] == []
+    written(tmp_path, "sha.txt", f"@EXPLICIT\n{record['url']}#{'1' * 64}\n")
+    (other,) = findings(verify(sandbox, env, "--file", str(tmp_path / "sha.txt")))
+    assert "the file gives sha256 1111" in other["message"]
     sandbox.install(env, "libfoo=2.0")
     by_spec = {f["message"] for f in findings(verify(sandbox, env, "--file", str(explicit_file)))}
     assert "libfoo-1.0-h1234_0 is not installed: installed instead: libfoo-2.0-h1234_0" in by_spec
