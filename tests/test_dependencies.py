@@ -57,7 +57,7 @@ def test_a_dependency_replaced_by_an_explicit_install(
     assert (finding["package"], finding["spec"], finding["installed"]) == (
         "fooplugin-1.0-h0_0",
         "libfoo >=1.0,<2.0a0",
-        ["libfoo-2.0-h1234_0"],
+        "libfoo-2.0-h1234_0",
     )
     assert finding["message"] == (
         "fooplugin-1.0 needs libfoo >=1.0,<2.0a0; installed instead: libfoo-2.0-h1234_0"

@@ -43,7 +43,8 @@ def check(state: PrefixState) -> Iterator[Finding]:
         if is_python_pip(unmet, state):
             continue
         holder = _label(unmet.package)
-        extra = {"spec": unmet.spec, "installed": list(unmet.installed) or None}
+        # as spec-drift has it: what is there instead, in words, or null
+        extra = {"spec": unmet.spec, "installed": ", ".join(unmet.installed) or None}
         if unmet.invalid is not None:
             message = (
                 f"{holder} depends on {unmet.spec!r}, which conda cannot read ({unmet.invalid})"
