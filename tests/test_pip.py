@@ -96,6 +96,29 @@ def test_pip_writing_over_a_conda_file(sandbox: Conda, pip_env: Path, tmp_path: 
     )
 
 
+def test_pip_between_two_conda_commands_is_seen_by_the_guard(
+    sandbox: Conda, pip_env: Path, tmp_path: Path
+) -> None:
+    """The next conda command's pre-check names what pip did; refuse mode stops it."""
+    wheel = build_wheel(
+        tmp_path / "wheels", "sneaky", "1.0", {"footools_helper.py": b"HELPER = 'pip'\n"}
+    )
+    pip_install(sandbox, pip_env, wheel)
+    helper = f"{SITE_PACKAGES}/footools_helper.py"
+
+    refused = sandbox.install(
+        pip_env, "clobber-a", check=False, env={"CONDA_PLUGINS_INTEGRITY_MODE": "refuse"}
+    )
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "altered-file" in refused.stderr and helper in refused.stderr
+    assert not (pip_env / "share" / "clobbered.txt").exists()
+
+    warned = sandbox.install(pip_env, "clobber-a", env={"CONDA_PLUGINS_INTEGRITY_MODE": "warn"})
+    assert f"conda-integrity: 1 problem(s) in {pip_env}:" in warned.stderr
+    assert "altered-file" in warned.stderr and helper in warned.stderr
+    assert (pip_env / "share" / "clobbered.txt").is_file()
+
+
 def test_pip_installing_a_conda_package_again(
     sandbox: Conda, pip_env: Path, tmp_path: Path
 ) -> None:
