@@ -51,6 +51,9 @@ def main() -> int:
 
     times: dict[str, list[float]] = {"guard": [], "without": []}
     env = conda.environ(CONDA_PLUGINS_INTEGRITY_MODE="warn")
+    # as installed by conda or pip, conda-integrity runs from compiled bytecode (the
+    # warm-up round writes it), not from source compiled anew in every process
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     runners = {"guard": RUNNER, "without": WITHOUT}
     for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
         for label, runner in runners.items():

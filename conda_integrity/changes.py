@@ -76,10 +76,35 @@ def compare(old: Snapshot, new: Snapshot) -> Changes:
         records_added=[r for stem, r in new_records.items() if old_records.get(stem) != r],
         records_removed=[r for stem, r in old_records.items() if new_records.get(stem) != r],
     )
-    for path in {**old.files, **new.files}:
-        change = _file_change(old.files.get(path, _ABSENT), new.files.get(path, _ABSENT))
+    # a record with the same digest on both sides has the same stats: its files
+    # need no look (a path it shares with a changed record is looked up in full)
+    same = {
+        stem
+        for stem, digest in new.digests.items()
+        if digest and old.digests.get(stem) == digest and stem in old.blocks
+    }
+    old_files, new_files = _files_but(old, same), _files_but(new, same)
+    for path in {**old_files, **new_files}:
+        old_file, old_owner = old_files.get(path) or _full(old, path)
+        new_file, new_owner = new_files.get(path) or _full(new, path)
+        change = _file_change(old_file, new_file)
         if change is not None:
-            package = new.owners.get(path) or old.owners.get(path)
-            changes.files.append(FileChange(path, change, package))
+            changes.files.append(FileChange(path, change, new_owner or old_owner))
     changes.files.sort(key=lambda c: c.path)
     return changes
+
+
+def _files_but(snapshot: Snapshot, same: set[str]) -> dict[str, tuple[FileStat, str]]:
+    """The paths of the records not in ``same``, with their stat and first owner."""
+    if not same:
+        return {path: (item, snapshot.owners[path]) for path, item in snapshot.files.items()}
+    found: dict[str, tuple[FileStat, str]] = {}
+    for record in snapshot.records:
+        if record.stem not in same:
+            for path, item in snapshot.files_of(record.stem).items():
+                found.setdefault(path, (item, record.stem))
+    return found
+
+
+def _full(snapshot: Snapshot, path: str) -> tuple[FileStat, str | None]:
+    return snapshot.files.get(path, _ABSENT), snapshot.owners.get(path)

@@ -25,27 +25,30 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import IO, Any
 
 from conda.exceptions import CondaError
 
 from . import journal, snapshots, timeline
 from .changes import FileChange, compare
+from .exceptions import IntegrityInputError
 from .findings import ERROR, Finding
+from .hooks import has_transaction_actions
 from .progress import Progress
 from .report import printable
 from .settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
 from .state import guard_dir
-from .verify import VerifyOptions, read_state, remember, run_checks, state_digests
+from .verify import (
+    EarlierRead,
+    VerifyOptions,
+    read_state,
+    remember,
+    run_checks,
+    state_digests,
+)
 
 log = logging.getLogger(__name__)
 
-#: conda's command names for install, update, remove and create, in every version
-#: (``env create`` is "create" from conda 26.7, ``env remove`` "remove" from 24.9)
-GUARDED = frozenset(
-    {"install", "create", "update", "remove", "env_create", "env_update", "env_remove"}
-)
 #: findings that describe the moment, not damage, while conda is mid-transaction
 TRANSIENT = frozenset({"transaction-debris"})
 #: commands whose target conda may take from an environment file, not from -n/-p
@@ -79,6 +82,10 @@ class Session:
     #: the post-check ran inside the transaction, where conda can roll back (>= 25.5)
     checked_in_transaction: bool = False
     after_findings: list[Finding] = field(default_factory=list)
+    #: the pre-check's read, which the reads after the transaction build on
+    earlier: EarlierRead | None = None
+    #: the snapshot before the transaction, once built or loaded
+    before: snapshots.Snapshot | None = None
     #: the snapshot the post-check built (when it ran after the transaction)
     after: snapshots.Snapshot | None = None
 
@@ -111,20 +118,27 @@ def _verify_hint(prefix: str) -> str:
 
 
 def _report_changes(
-    session: Session, state: Any, findings: list[Finding], now: snapshots.Snapshot
+    state: Any,
+    findings: list[Finding],
+    last: snapshots.Snapshot | None,
+    now: snapshots.Snapshot,
 ) -> None:
     """Say which files of conda packages changed since the newest snapshot (pip, an
     editor...), unless a finding or an interrupted transaction already tells it."""
-    last = snapshots.latest(session.guard_dir)
     if last is None or any(not t.running for t in state.transactions):
         return
     reported = {finding.path for finding in findings}
-    unexplained = [c for c in compare(last, now).files if c.path not in reported]
+    try:
+        changes = compare(last, now)
+    except IntegrityInputError as error:  # our own damaged snapshot: nothing to tell
+        log.debug("%s", error)
+        return
+    unexplained = [c for c in changes.files if c.path not in reported]
     if unexplained:
         _say(
             "\n".join(
                 [
-                    f"conda-integrity: files of conda packages in {session.prefix} changed "
+                    f"conda-integrity: files of conda packages in {state.prefix} changed "
                     f"since conda's last transaction (snapshot {last.number}):",
                     *_changes_lines(unexplained),
                 ]
@@ -219,16 +233,20 @@ def _before_command(command: str) -> None:
         if newest is not None and newest.get("digests") == digests:
             before_number = newest["number"]  # nothing changed since: that one is "before"
         else:
-            now = snapshots.from_state(state, snapshots.BEFORE, None, _command_line())
-            now.digests = digests
-            _report_changes(session, state, findings, now)
-            before_number = snapshots.save(session.guard_dir, now, snapshots_to_keep()).number
+            last = snapshots.latest(session.guard_dir)
+            now = snapshots.from_state(
+                state, snapshots.BEFORE, None, _command_line(), digests, base=last
+            )
+            _report_changes(state, findings, last, now)
+            session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
+            before_number = session.before.number
         session.entry, session.lock = journal.begin(
             session.guard_dir, command, list(sys.argv), before_number
         )
     except OSError as error:
         _say(f"conda-integrity: cannot keep a snapshot of {prefix} ({error}); not guarded")
         return
+    session.earlier = EarlierRead.of(state)
     _session = session
 
 
@@ -275,12 +293,13 @@ def check_transaction(session: Session, in_transaction: bool) -> list[Finding]:
     """What the transaction left wrong that was not wrong before it."""
     # new packages are in no snapshot yet: their modes compare with their archives
     options = VerifyOptions(snapshot_modes=False)
-    state, memory = read_state(session.prefix, options, Progress(enabled=False))
+    state, memory = read_state(
+        session.prefix, options, Progress(enabled=False), earlier=session.earlier
+    )
     findings = run_checks(state)
     if not in_transaction:  # the prefix is as conda leaves it: worth keeping
         remember(state, memory, findings)
-        session.after = snapshots.from_state(state, snapshots.AFTER, None, _command_line())
-        session.after.digests = state_digests(state, memory)
+        session.after = _after_snapshot(session, state, memory)
     fresh = [
         finding
         for finding in findings
@@ -291,6 +310,17 @@ def check_transaction(session: Session, in_transaction: bool) -> list[Finding]:
     session.after_findings = fresh
     session.checked_in_transaction = in_transaction
     return fresh
+
+
+def _after_snapshot(session: Session, state: Any, memory: Any) -> snapshots.Snapshot:
+    """The snapshot after the transaction, with the blocks of records it did not
+    touch taken from the one before."""
+    before = session.before
+    if before is None and session.entry is not None and session.entry.before:
+        with contextlib.suppress(IntegrityInputError):
+            before = snapshots.load(session.guard_dir, session.entry.before)
+    digests = state_digests(state, memory)
+    return snapshots.from_state(state, snapshots.AFTER, None, _command_line(), digests, base=before)
 
 
 def refuse_now() -> Exception | None:
@@ -348,9 +378,15 @@ def _after_command(command: str) -> None:
             fresh = session.after_findings
         else:
             fresh = check_transaction(session, in_transaction=False)
-        after = session.after or timeline.current(
-            session.prefix, snapshots.AFTER, None, _command_line()
-        )
+        after = session.after
+        if after is None:  # checked in the transaction: read what it left
+            state, memory = read_state(
+                session.prefix,
+                VerifyOptions(fast=True, snapshot_modes=False),
+                Progress(enabled=False),
+                earlier=session.earlier,
+            )
+            after = _after_snapshot(session, state, memory)
         after = snapshots.save(session.guard_dir, after, snapshots_to_keep())
         if session.entry is not None:
             session.entry.after = after.number
@@ -403,17 +439,6 @@ def on_failure(exception: BaseException) -> None:
         session.lock.close()
 
 
-def on_exception_event(event: Any) -> None:
-    """``conda_exception_observers`` (conda >= 26.5)."""
-    on_failure(event.exc_value)
-
-
-def has_transaction_actions() -> bool:
-    from conda.plugins import hookspec
-
-    return hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions")
-
-
 def _refuses_in_transaction() -> bool:
     """Whether a refusal can come from the pre-transaction action's verify().
 
@@ -425,59 +450,15 @@ def _refuses_in_transaction() -> bool:
     return has_transaction_actions() and str(context.safety_checks) != "disabled"
 
 
-@cache
-def transaction_actions() -> tuple[type, type]:
-    """The action classes for conda's transaction-action hooks (conda >= 25.5).
+def watches(target_prefix: Any) -> bool:
+    """Whether the guard watches the command that changes ``target_prefix``."""
+    session = _session
+    return session is not None and os.path.realpath(str(target_prefix)) == os.path.realpath(
+        session.prefix
+    )
 
-    Made on first use: their base class does not exist in older conda.
-    """
-    from conda.core.path_actions import Action
 
-    def matches(action: Any) -> bool:
-        session = _session
-        return session is not None and os.path.realpath(str(action.target_prefix)) == (
-            os.path.realpath(session.prefix)
-        )
-
-    class GuardBefore(Action):
-        """Refuses a damaged prefix before anything changes; learns the plan."""
-
-        def verify(self) -> Exception | None:
-            if matches(self):
-                record_plan(
-                    [_stem(p) for p in self.unlink_precs or ()],
-                    [_stem(p) for p in self.link_precs or ()],
-                )
-                refusal = refuse_now()
-                if refusal is not None:
-                    return refusal
-            self._verified = True
-            return None
-
-        def execute(self) -> None:
-            pass
-
-        def reverse(self) -> None:
-            pass
-
-        def cleanup(self) -> None:
-            pass
-
-    class GuardAfter(Action):
-        """Checks the transaction while conda can still roll it back."""
-
-        def verify(self) -> Exception | None:
-            self._verified = True
-            return None
-
-        def execute(self) -> None:
-            if matches(self):
-                after_transaction()
-
-        def reverse(self) -> None:
-            pass
-
-        def cleanup(self) -> None:
-            pass
-
-    return GuardBefore, GuardAfter
+def before_transaction(unlink_precs: Any, link_precs: Any) -> Exception | None:
+    """The pre-transaction action: learn the plan; the refusal, if refuse mode stops it."""
+    record_plan([_stem(p) for p in unlink_precs], [_stem(p) for p in link_precs])
+    return refuse_now()

@@ -34,27 +34,27 @@ GUARD = "conda-integrity-guard"
 def conda_pre_commands():
     from conda.plugins.types import CondaPreCommand
 
-    from . import guard
+    from . import hooks
 
-    yield CondaPreCommand(name=GUARD, action=guard.before_command, run_for=set(guard.GUARDED))
+    yield CondaPreCommand(name=GUARD, action=hooks.before_command, run_for=set(hooks.GUARDED))
 
 
 @hookimpl
 def conda_post_commands():
     from conda.plugins.types import CondaPostCommand
 
-    from . import guard
+    from . import hooks
 
-    yield CondaPostCommand(name=GUARD, action=guard.after_command, run_for=set(guard.GUARDED))
+    yield CondaPostCommand(name=GUARD, action=hooks.after_command, run_for=set(hooks.GUARDED))
 
 
 @hookimpl
 def conda_post_solves():
     from conda.plugins.types import CondaPostSolve
 
-    from . import guard
+    from . import hooks
 
-    yield CondaPostSolve(name=GUARD, action=guard.after_solve)
+    yield CondaPostSolve(name=GUARD, action=hooks.after_solve)
 
 
 # The hooks below exist from conda 25.5 (transaction actions) and 26.5 (exception
@@ -65,28 +65,28 @@ def conda_post_solves():
 def conda_pre_transaction_actions():
     from conda.plugins.types import CondaPreTransactionAction
 
-    from . import guard
+    from . import hooks
 
-    yield CondaPreTransactionAction(name=GUARD, action=guard.transaction_actions()[0])
+    yield CondaPreTransactionAction(name=GUARD, action=hooks.transaction_actions()[0])
 
 
 @hookimpl
 def conda_post_transaction_actions():
     from conda.plugins.types import CondaPostTransactionAction
 
-    from . import guard
+    from . import hooks
 
-    yield CondaPostTransactionAction(name=GUARD, action=guard.transaction_actions()[1])
+    yield CondaPostTransactionAction(name=GUARD, action=hooks.transaction_actions()[1])
 
 
 @hookimpl
 def conda_exception_observers():
     from conda.plugins.types import CondaExceptionObserver
 
-    from . import guard
+    from . import hooks
 
     yield CondaExceptionObserver(
-        name=GUARD, hook=guard.on_exception_event, watch_for={"BaseException"}
+        name=GUARD, hook=hooks.on_exception_event, watch_for={"BaseException"}
     )
 
 

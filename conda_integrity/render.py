@@ -115,7 +115,7 @@ def render_snapshot(snapshot: Snapshot) -> str:
     label = f" ({snapshot.label})" if snapshot.label else ""
     return (
         f"Snapshot {snapshot.number}{label}: {_plural(len(snapshot.records), 'package')}, "
-        f"{_plural(len(snapshot.files), 'file')}."
+        f"{_plural(snapshot.file_count, 'file')}."
     )
 
 

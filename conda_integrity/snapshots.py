@@ -7,18 +7,26 @@ target. The guard takes one before and one after every transaction (the one
 after is what verify compares modes against); ``conda integrity snapshot``
 takes one by hand. Snapshots are numbered per prefix, stored compressed and
 durably, and only the newest ``integrity_snapshots`` are kept.
+
+The stat index is kept per record, each compressed on its own, with the digest
+of the record's stat keys (``verify.state_digests``). A record whose digest is
+the same as in an earlier snapshot has the same stats, so a new snapshot copies
+its compressed block from that one: a snapshot after a transaction costs what
+the transaction changed, not what the environment holds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
+import re
 import sys
 import time
+import zlib
 from array import array
 from dataclasses import dataclass, field
+from functools import cached_property
 from stat import S_ISLNK
 from typing import Any, NamedTuple
 
@@ -26,9 +34,12 @@ from .checks import PrefixState
 from .exceptions import IntegrityInputError
 from .state import read_json, write_atomic, write_json
 
-FORMAT = 2
+FORMAT = 3
 FOLDER = "snapshots"
 INDEX = "index.json"
+SUFFIX = ".snapshot"
+#: snapshot files of this and of earlier formats (``NNNNNN.json.gz``)
+_SNAPSHOT_FILE = re.compile(r"(\d{6,})\.(snapshot|json\.gz)")
 MANUAL, BEFORE, AFTER = "manual", "before", "after"
 
 
@@ -64,9 +75,10 @@ class Snapshot:
     label: str | None
     command: str | None
     records: list[SnapshotRecord]
-    #: every owned path, with its stat and the stem of (one of) its owners
-    files: dict[str, FileStat]
-    owners: dict[str, str]
+    #: per record, its paths and their stats, compressed (see ``_encode_block``)
+    blocks: dict[str, bytes]
+    #: how many paths the records own (each counted once)
+    file_count: int
     #: per record, a digest of the stat keys of its record file and paths: equal
     #: digests, nothing changed (see ``verify.state_digests``)
     digests: dict[str, str] = field(default_factory=dict)
@@ -80,9 +92,40 @@ class Snapshot:
             "label": self.label,
             "command": self.command,
             "packages": len(self.records),
-            "files": len(self.files),
+            "files": self.file_count,
             "digests": self.digests,
         }
+
+    def files_of(self, stem: str) -> dict[str, FileStat]:
+        """The paths record ``stem`` owns, with their stats (empty: no such record)."""
+        block = self.blocks.get(stem)
+        if block is None:
+            return {}
+        try:
+            return _decode_block(block)
+        except (ValueError, zlib.error) as error:
+            raise IntegrityInputError(f"snapshot {self.number} cannot be read: {error}") from None
+
+    @cached_property
+    def files(self) -> dict[str, FileStat]:
+        """Every owned path with its stat."""
+        return {path: item for path, item, _ in self._owned}
+
+    @cached_property
+    def owners(self) -> dict[str, str]:
+        """Every owned path with the stem of (the first of) its owners."""
+        return {path: stem for path, _, stem in self._owned}
+
+    @cached_property
+    def _owned(self) -> list[tuple[str, FileStat, str]]:
+        seen: set[str] = set()
+        owned = []
+        for record in self.records:
+            for path, item in self.files_of(record.stem).items():
+                if path not in seen:
+                    seen.add(path)
+                    owned.append((path, item, record.stem))
+        return owned
 
 
 def _record(stem: str, fields: dict[str, Any]) -> SnapshotRecord:
@@ -103,41 +146,109 @@ def _record(stem: str, fields: dict[str, Any]) -> SnapshotRecord:
     )
 
 
-def _file_stat(info: os.stat_result | None, target: str | None) -> FileStat:
-    if info is None:
-        return FileStat(0, 0, 0, 0)
-    return FileStat(info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino, target)
+# A block is zlib of: the paths (UTF-8, newline-separated), a NUL, the symlink
+# targets (JSON, path -> target), a NUL, then mode, size, mtime_ns and inode of
+# every path (unsigned 64-bit each, machine byte order; all 0: absent).
+_STATS = "Q"
 
 
-def from_state(state: PrefixState, kind: str, label: str | None, command: str | None) -> Snapshot:
-    """A snapshot of the prefix as ``state`` (a whole-prefix read) saw it."""
+def _encode_block(paths: list[str], stats: array, targets: dict[str, str]) -> bytes:
+    body = b"".join(
+        (
+            "\n".join(paths).encode("utf-8", "surrogateescape"),
+            b"\0",
+            json.dumps(targets, separators=(",", ":")).encode() if targets else b"",
+            b"\0",
+            stats.tobytes(),
+        )
+    )
+    return zlib.compress(body, 1)
+
+
+def _decode_block(block: bytes) -> dict[str, FileStat]:
+    body = zlib.decompress(block)
+    first = body.index(b"\0")
+    second = body.index(b"\0", first + 1)
+    text = body[:first].decode("utf-8", "surrogateescape")
+    paths = text.split("\n") if text else []
+    targets = json.loads(body[first + 1 : second]) if second > first + 1 else {}
+    stats = array(_STATS)
+    stats.frombytes(body[second + 1 :])
+    if len(stats) != 4 * len(paths):
+        raise ValueError("snapshot block is cut short")
+    found = {}
+    for index, path in enumerate(paths):
+        mode, size, mtime_ns, ino = stats[4 * index : 4 * index + 4]
+        found[path] = FileStat(mode, size, mtime_ns, ino, targets.get(path))
+    return found
+
+
+def _stats_block(
+    prefix: str, paths: tuple[str, ...], infos: list[os.stat_result | None], known: dict
+) -> bytes:
+    """The block of paths with their lstat (None: absent); ``known`` symlink targets."""
+    stats = array(_STATS)
+    targets = {}
+    for path, info in zip(paths, infos):
+        if info is None:
+            stats.extend((0, 0, 0, 0))
+            continue
+        stats.extend((info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino))
+        if S_ISLNK(info.st_mode):
+            target = known.get(path)
+            if target is None:
+                with contextlib.suppress(OSError):
+                    target = os.readlink(os.path.join(prefix, path))
+            if target is not None:
+                targets[path] = target
+    return _encode_block(list(paths), stats, targets)
+
+
+def from_state(
+    state: PrefixState,
+    kind: str,
+    label: str | None,
+    command: str | None,
+    digests: dict[str, str] | None = None,
+    base: Snapshot | None = None,
+) -> Snapshot:
+    """A snapshot of the prefix as ``state`` (a whole-prefix read) saw it.
+
+    With the ``digests`` of the read, a record whose digest ``base`` has too
+    takes its block from ``base`` instead of encoding it again.
+    """
+    digests = digests or {}
+    reusable = base.digests if base is not None else {}
+
+    def reused(stem: str) -> bytes | None:
+        digest = digests.get(stem)
+        if base is None or digest is None or reusable.get(stem) != digest:
+            return None
+        return base.blocks.get(stem)
+
     records: list[SnapshotRecord] = []
-    files: dict[str, FileStat] = {}
-    owners: dict[str, str] = {}
+    blocks: dict[str, bytes] = {}
+    owned: set[str] = set()
     disk = state.disk
     for record in state.records:
         records.append(_record(record.stem, record.raw))
-        for owned in record.paths:
-            path = owned.path
-            if path not in files:
-                info = disk.stats.get(path)
-                files[path] = _file_stat(info, disk.link_targets.get(path))
-                owners[path] = record.stem
+        paths = tuple(owned_path.path for owned_path in record.paths)
+        owned.update(paths)
+        block = reused(record.stem)
+        if block is None:
+            infos = [disk.stats.get(path) for path in paths]
+            block = _stats_block(state.prefix, paths, infos, disk.link_targets)
+        blocks[record.stem] = block
     for unchanged in state.unchanged:
         records.append(_record(unchanged.stem, unchanged.package.fields))
-        for path, info in zip(unchanged.paths, unchanged.stats):
-            if path in files:
-                continue
-            target = None
-            if info is not None and S_ISLNK(info.st_mode):
-                try:
-                    target = os.readlink(os.path.join(state.prefix, path))
-                except OSError:
-                    target = None
-            files[path] = _file_stat(info, target)
-            owners[path] = unchanged.stem
+        owned.update(unchanged.paths)
+        block = reused(unchanged.stem)
+        if block is None:
+            block = _stats_block(state.prefix, unchanged.paths, list(unchanged.stats), {})
+        blocks[unchanged.stem] = block
     records.sort()
-    return Snapshot(0, time.time(), kind, label, command, records, files, owners)
+    kept = {stem: digest for stem, digest in digests.items() if stem in blocks}
+    return Snapshot(0, time.time(), kind, label, command, records, blocks, len(owned), kept)
 
 
 def _folder(guard_dir: str) -> str:
@@ -145,80 +256,52 @@ def _folder(guard_dir: str) -> str:
 
 
 def _file_name(number: int) -> str:
-    return f"{number:06d}.json.gz"
+    return f"{number:06d}{SUFFIX}"
 
 
-# A snapshot file is gzip of: the length of a JSON header (8 bytes), the header
-# (summary, records, symlink targets), the paths (UTF-8, newline-separated), then
-# the stats (mode, size, mtime_ns, inode: unsigned 64-bit each) and the owners
-# (index of a record, 32-bit) of every path, in the machine's byte order. Packed
-# columns write and read several times faster than JSON.
-_STATS, _OWNER = "Q", "l"
+# A snapshot file is: the length of its header (8 bytes, little-endian), the
+# header (zlib of JSON: summary, records, and the offset and length of each
+# record's block after it), then the blocks.
 
 
 def _encode(snapshot: Snapshot) -> bytes:
-    stems = {record.stem: index for index, record in enumerate(snapshot.records)}
-    paths = list(snapshot.files)
-    stats: list[int] = []
-    for item in snapshot.files.values():
-        stats += (item.mode, item.size, item.mtime_ns, item.ino)
-    owners = snapshot.owners
+    offsets, offset = {}, 0
+    for stem, block in snapshot.blocks.items():
+        offsets[stem] = [offset, len(block)]
+        offset += len(block)
     header = {
         "format": FORMAT,
         "byteorder": sys.byteorder,
         **snapshot.summary(),
         "records": [list(record) for record in snapshot.records],
-        "targets": {p: s.target for p, s in snapshot.files.items() if s.target is not None},
+        "blocks": offsets,
     }
-    head = json.dumps(header, separators=(",", ":")).encode()
-    body = b"".join(
-        (
-            len(head).to_bytes(8, "little"),
-            head,
-            "\n".join(paths).encode("utf-8", "surrogateescape"),
-            b"\0",
-            array(_STATS, stats).tobytes(),
-            array(_OWNER, [stems.get(owners.get(path, ""), -1) for path in paths]).tobytes(),
-        )
-    )
-    return gzip.compress(body, compresslevel=1)
+    head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 1)
+    return b"".join((len(head).to_bytes(8, "little"), head, *snapshot.blocks.values()))
 
 
 def _decode(data: bytes) -> Snapshot:
-    body = gzip.decompress(data)
-    size = int.from_bytes(body[:8], "little")
-    header = json.loads(body[8 : 8 + size])
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(zlib.decompress(data[8 : 8 + size]))
     if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
         raise ValueError(f"snapshot format {header.get('format')!r}")
-    end = body.index(b"\0", 8 + size)
-    text = body[8 + size : end].decode("utf-8", "surrogateescape")
-    paths = text.split("\n") if text else []
-    stats = array(_STATS)
-    stats.frombytes(body[end + 1 : end + 1 + 32 * len(paths)])
-    owner = array(_OWNER)
-    owner.frombytes(body[end + 1 + 32 * len(paths) :])
-    if len(stats) != 4 * len(paths) or len(owner) != len(paths):
-        raise ValueError("snapshot is cut short")
-    records = [SnapshotRecord(*fields) for fields in header["records"]]
-    targets = header["targets"]
-    files = {}
-    for index, path in enumerate(paths):
-        mode, size_, mtime_ns, ino = stats[4 * index : 4 * index + 4]
-        files[path] = FileStat(mode, size_, mtime_ns, ino, targets.get(path))
-    owners = {
-        path: records[owner[index]].stem
-        for index, path in enumerate(paths)
-        if 0 <= owner[index] < len(records)
-    }
+    start = 8 + size
+    blocks = {}
+    for stem, (offset, length) in header["blocks"].items():
+        block = data[start + offset : start + offset + length]
+        if len(block) != length:
+            raise ValueError("snapshot is cut short")
+        blocks[stem] = block
     return Snapshot(
         header["number"],
         header["created"],
         header["kind"],
         header["label"],
         header["command"],
-        records,
-        files,
-        owners,
+        [SnapshotRecord(*fields) for fields in header["records"]],
+        blocks,
+        header["files"],
+        header.get("digests") or {},
     )
 
 
@@ -234,16 +317,34 @@ def listing(guard_dir: str) -> list[dict[str, Any]]:
 def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
     """Store ``snapshot`` under the next number; drop the oldest beyond ``keep``."""
     kept = listing(guard_dir)
-    snapshot.number = max((entry["number"] for entry in kept), default=0) + 1
     folder = _folder(guard_dir)
+    on_disk = _numbers_on_disk(folder)
+    # numbers go on after files an index of another format no longer lists
+    snapshot.number = max([entry["number"] for entry in kept] + list(on_disk), default=0) + 1
     write_atomic(os.path.join(folder, _file_name(snapshot.number)), _encode(snapshot), durable=True)
     kept.append(snapshot.summary())
-    dropped, kept = kept[:-keep], kept[-keep:]
+    kept = kept[-keep:]
     write_json(os.path.join(folder, INDEX), {"format": FORMAT, "snapshots": kept}, durable=True)
-    for entry in dropped:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, _file_name(entry["number"])))
+    listed = {entry["number"] for entry in kept}
+    for number, name in on_disk.items():
+        if number not in listed:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
     return snapshot
+
+
+def _numbers_on_disk(folder: str) -> dict[int, str]:
+    """Snapshot files in ``folder``: number -> file name."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return {}
+    found = {}
+    for name in names:
+        match = _SNAPSHOT_FILE.fullmatch(name)
+        if match:
+            found[int(match.group(1))] = name
+    return found
 
 
 def load(guard_dir: str, number: int) -> Snapshot:
@@ -254,7 +355,7 @@ def load(guard_dir: str, number: int) -> Snapshot:
             return _decode(handle.read())
     except FileNotFoundError:
         raise IntegrityInputError(f"there is no snapshot {number}") from None
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as error:
+    except (OSError, ValueError, KeyError, TypeError, zlib.error) as error:
         raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
 
 

@@ -28,9 +28,9 @@ def current(
     """A snapshot of the prefix as it is now (not saved)."""
     state, memory = read_state(prefix, VerifyOptions(fast=True), Progress(enabled=False))
     remember(state, memory, run_checks(state))
-    snapshot = snapshots.from_state(state, kind, label, command)
-    snapshot.digests = state_digests(state, memory)
-    return snapshot
+    digests = state_digests(state, memory)
+    base = snapshots.latest(guard_dir(state.prefix))
+    return snapshots.from_state(state, kind, label, command, digests, base=base)
 
 
 def take(

@@ -29,6 +29,8 @@ SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
 SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
 FILE_NAME = "tree.json"
 FORMAT = 3
+#: the folders a walk trusting what it remembers still looks at (see ``trustworthy``)
+ALWAYS_LOOKED_AT = frozenset({"", "conda-meta"})
 #: the key of a folder to list again next time (no real folder has inode 0)
 UNTRUSTED = [0, 0]
 
@@ -60,29 +62,16 @@ class Remembered:
     folders: dict[str, list[int]] = field(default_factory=dict)
     debris: dict[str, list[str]] = field(default_factory=dict)
 
-    def nothing_new(self, prefix: str) -> bool:
-        """Whether a walk now could find nothing the last one did not, given that
-        every record and its files are unchanged since then.
+    def trustworthy(self) -> bool:
+        """Whether a walk may take the folders this one trusted as it saw them,
+        given that every record and its files are unchanged since.
 
         Everything an aborted conda run leaves comes with a change to a record,
         an owned file, the prefix itself (``.condatmp``, script wrappers) or
-        ``conda-meta``: when those two folders are unchanged too, and the last walk
-        found no debris and trusted every folder, there is nothing new to find.
+        ``conda-meta``: only those two folders, and the ones this walk could not
+        trust, need a look then, unless this walk found debris (which may be gone).
         """
-        if self.debris or not self.folders or UNTRUSTED in self.folders.values():
-            return False
-        for folder in ("", "conda-meta"):
-            try:
-                info = os.lstat(os.path.join(prefix, folder))
-            except OSError:
-                return False
-            if self.folders.get(folder) != [info.st_ino, info.st_ctime_ns]:
-                return False
-        return True
-
-    def as_tree(self) -> PrefixTree:
-        """The last walk, as if walked again."""
-        return PrefixTree(directories=set(self.folders), folders=self.folders)
+        return bool(self.folders) and not self.debris
 
     def subfolders(self) -> dict[str, list[str]]:
         children: dict[str, list[str]] = {}
@@ -123,12 +112,14 @@ def walk_prefix(
     collect_files: bool = False,
     remembered: Remembered | None = None,
     settled_ns: int = 0,
+    trust_remembered: bool = False,
 ) -> PrefixTree:
     """Walk ``prefix`` once, depth first, without following symlinks.
 
     Folders whose key matches ``remembered`` are not listed again (unless
-    ``collect_files``); folders changed after ``settled_ns`` are not remembered,
-    because a change in the same clock tick would leave the key as it is.
+    ``collect_files``); with ``trust_remembered`` (see ``Remembered.trustworthy``)
+    their key is not even looked at. Folders changed after ``settled_ns`` are not
+    remembered, because a change in the same clock tick would leave the key as it is.
     """
     tree = PrefixTree()
     known = Remembered() if collect_files or remembered is None else remembered
@@ -138,9 +129,15 @@ def walk_prefix(
     while pending:
         folder = pending.pop()
         full = f"{prefix}{os.sep}{folder}" if folder else prefix
+        key = known.folders.get(folder)
+        if trust_remembered and key not in (None, UNTRUSTED) and folder not in ALWAYS_LOOKED_AT:
+            tree.folders[folder] = key
+            subfolders = children.get(folder, [])
+            tree.directories.update(subfolders)
+            pending.extend(reversed(subfolders))
+            continue
         try:
             info = lstat(full)
-            key = known.folders.get(folder)
             if key is not None and key[1] == info.st_ctime_ns and key[0] == info.st_ino:
                 subfolders, debris = children.get(folder, []), known.debris.get(folder, [])
             else:

@@ -85,20 +85,34 @@ class Verdicts:
         return cls(data["records"])
 
     def unchanged(
-        self, prefix: str, record_files: dict[str, os.stat_result]
+        self,
+        prefix: str,
+        record_files: dict[str, os.stat_result],
+        trusted: dict[str, UnchangedRecord] | None = None,
     ) -> dict[str, UnchangedRecord]:
-        """The remembered records whose record file and paths are all as they were."""
+        """The remembered records whose record file and paths are all as they were.
+
+        The paths of a ``trusted`` record (one found unchanged moments ago, whose
+        folders have not changed since) are not looked at again.
+        """
         with relative_lstat(prefix) as (base, fd):
-            return self._unchanged(base, fd, record_files)
+            return self._unchanged(base, fd, record_files, trusted or {})
 
     def _unchanged(
-        self, base: str, fd: int | None, record_files: dict[str, os.stat_result]
+        self,
+        base: str,
+        fd: int | None,
+        record_files: dict[str, os.stat_result],
+        trusted: dict[str, UnchangedRecord],
     ) -> dict[str, UnchangedRecord]:
         found = {}
         stat = os.stat
         for stem, entry in self.entries.items():
             info = record_files.get(stem)
             if info is None or list(_key(info)) != entry.get("record"):
+                continue
+            if stem in trusted:
+                found[stem] = trusted[stem]
                 continue
             paths = entry["paths"].split("\n") if entry["paths"] else []
             keys: list[int] = []

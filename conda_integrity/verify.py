@@ -36,7 +36,7 @@ from .sitepackages import SitePackages, observe_site_packages
 from .snapshots import Snapshot, latest
 from .state import can_write, guard_dir
 from .transactions import review
-from .tree import Remembered, load_remembered, save_remembered, walk_prefix
+from .tree import UNTRUSTED, Remembered, load_remembered, save_remembered, walk_prefix
 from .verdicts import UnchangedRecord, Verdicts, record_digest
 
 log = logging.getLogger(__name__)
@@ -102,13 +102,18 @@ def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: Disk
     """The modes ``snapshot`` saw for the paths of ``records`` (same owner)."""
     if snapshot is None:
         return
+    try:
+        seen = {record.stem: snapshot.files_of(record.stem) for record in records}
+    except IntegrityInputError as error:  # our own state: the archives still tell modes
+        log.debug("%s", error)
+        return
     disk.snapshot = snapshot.number
-    files, owners = snapshot.files, snapshot.owners
     for record in records:
+        files = seen[record.stem]
         for owned in record.paths:
-            seen = files.get(owned.path)
-            if seen is not None and seen.mode and owners.get(owned.path) == record.stem:
-                disk.snapshot_modes[owned.path] = seen.mode
+            item = files.get(owned.path)
+            if item is not None and item.mode:
+                disk.snapshot_modes[owned.path] = item.mode
 
 
 def _mentioned(findings: list[Finding]) -> set[str]:
@@ -163,12 +168,52 @@ class Memory:
     use_cache: bool
 
 
+@dataclass(frozen=True)
+class EarlierRead:
+    """What a whole-prefix read in this process saw moments ago (the guard's check
+    before a transaction), for the read after it."""
+
+    unchanged: dict[str, UnchangedRecord]
+    #: the folder keys of its walk (UNTRUSTED: changed too recently to compare)
+    folders: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, state: PrefixState) -> EarlierRead | None:
+        if state.tree is None:
+            return None
+        return cls({u.stem: u for u in state.unchanged}, dict(state.tree.folders))
+
+    def trusted(self, folders: dict[str, list[int]]) -> dict[str, UnchangedRecord]:
+        """The records unchanged then whose folders all have the same key now.
+
+        conda links, unlinks and replaces files: each of those changes the folder's
+        key. A file rewritten in place (a link script editing another package's
+        file) does not, and is left to the next verify.
+        """
+        earlier = self.folders
+        same = {
+            folder
+            for folder, key in folders.items()
+            if key != UNTRUSTED and earlier.get(folder) == key
+        }
+        return {
+            stem: record
+            for stem, record in self.unchanged.items()
+            if all(path.rpartition("/")[0] in same for path in record.paths)
+        }
+
+
 def read_state(
-    prefix: str, options: VerifyOptions, progress: Progress
+    prefix: str,
+    options: VerifyOptions,
+    progress: Progress,
+    earlier: EarlierRead | None = None,
 ) -> tuple[PrefixState, Memory]:
     """Read the prefix: its records, its walk, what the disk shows of its files.
 
-    Raises IntegrityInputError when the prefix is no conda environment.
+    With an ``earlier`` read, records it found unchanged whose folders have not
+    changed since are taken as it saw them. Raises IntegrityInputError when the
+    prefix is no conda environment.
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
     prefix = check_prefix(prefix)
@@ -177,7 +222,15 @@ def read_state(
     files = record_files(prefix)
 
     verdicts = Verdicts.load(prefix) if options.use_cache else Verdicts()
-    unchanged = verdicts.unchanged(prefix, files) if whole else {}
+    tree = None
+    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
+    trusted = {}
+    if earlier is not None and whole:
+        # which folders changed since the earlier read decides which records it
+        # can vouch for: walk first
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
+        trusted = earlier.trusted(tree.folders)
+    unchanged = verdicts.unchanged(prefix, files, trusted) if whole else {}
     to_parse = [stem for stem in files if stem not in unchanged]
     hash_cache = HashCache.load(prefix) if options.use_cache and to_parse else HashCache()
     records, bad_records = read_records(prefix, to_parse)
@@ -190,13 +243,9 @@ def read_state(
     observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache)
     observer.start(checked)  # large files hash on worker threads during the walk
 
-    tree = None
-    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
-    if whole:
-        if not to_parse and not options.untracked and remembered.nothing_new(prefix):
-            tree = remembered.as_tree()
-        else:
-            tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
+    if whole and tree is None:
+        trust = not to_parse and not options.untracked and remembered.trustworthy()
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns, trust)
     all_owners = owners_of(tuple(records))
     owners: Owners = (
         all_owners

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity.guard import has_transaction_actions
+from conda_integrity.hooks import has_transaction_actions
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import (
@@ -267,7 +267,7 @@ def test_snapshots_are_bounded(sandbox: Conda, env: Path) -> None:
         if e["type"] == "snapshot"
     ]
     assert len(snapshots) == 3
-    assert len(list((env / "conda-meta" / "integrity" / "snapshots").glob("*.json.gz"))) == 3
+    assert len(list((env / "conda-meta" / "integrity" / "snapshots").glob("*.snapshot"))) == 3
 
 
 def test_json_of_a_failed_command_stays_clean(sandbox: Conda, env: Path) -> None:
