@@ -3,7 +3,9 @@ symlinks, and the SHA-256 of regular files whose content the records know.
 
 This is the only step that reads the prefix's files. It reads what the checks
 need and judges nothing: the checks compare. Hashes come from the hash cache
-when a file's stat key is unchanged; ``fast`` mode hashes nothing new.
+when a file's stat key is unchanged, or from the hashes of this run when the
+same inode was hashed already (a hard link of the package cache shared with an
+environment verified before); ``fast`` mode hashes nothing new.
 Nothing outside the prefix is read: a path reached through a folder symlink
 that leaves the prefix is not followed.
 """
@@ -20,6 +22,7 @@ from stat import S_ISLNK, S_ISREG
 from . import packagecache
 from .hashcache import HashCache
 from .hashing import LARGE, Hasher, HashJob, sha256_file
+from .inodes import InodeHashes, InodeKey, inode_key
 from .modes import ModeBaseline
 from .progress import Progress, Update
 from .records import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
@@ -115,10 +118,20 @@ class Observer:
     collects the :class:`DiskState`.
     """
 
-    def __init__(self, prefix: str, *, fast: bool, hash_cache: HashCache) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        fast: bool,
+        hash_cache: HashCache,
+        inode_hashes: InodeHashes | None = None,
+    ) -> None:
         self.prefix = prefix
         self.fast = fast
         self.hash_cache = hash_cache
+        self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
+        #: inodes queued for the worker threads, with every path waiting for them
+        self.queued: dict[InodeKey, list[str]] = {}
         self.disk = DiskState()
         self.hasher = Hasher()
         self.containment = _Containment(prefix, None)
@@ -166,6 +179,8 @@ class Observer:
             self._look(rest, owners, advance)
         for job, result in self.hasher.results():
             self._hashed(job.path, job.size, result)
+            for path in self.queued.pop(inode_key(disk.stats[job.path]), ())[1:]:
+                self._known(path, disk.stats[path], result)
         disk.verified_files += disk.hashed_files
         disk.verified_bytes += disk.hashed_bytes
         for record in records:
@@ -183,7 +198,20 @@ class Observer:
         disk.sha256[path] = result
         disk.hashed_files += 1
         disk.hashed_bytes += size
-        self.hash_cache.put(path, disk.stats[path], result, self.now_ns)
+        info = disk.stats[path]
+        self.hash_cache.put(path, info, result, self.now_ns)
+        self.inode_hashes.put(info, result)
+
+    def _known(self, path: str, info: os.stat_result, result: str | OSError) -> None:
+        """``path`` is an inode hashed earlier in this run (under another path)."""
+        disk = self.disk
+        if isinstance(result, OSError):
+            disk.errors[path] = result.strerror or str(result)
+            return
+        disk.sha256[path] = result
+        disk.verified_files += 1
+        disk.verified_bytes += info.st_size
+        self.hash_cache.put(path, info, result, self.now_ns)
 
     def _look(self, paths: list[str], owners: Owners, advance: Update | None) -> None:
         with relative_lstat(self.prefix) as (relative_base, fd):
@@ -199,6 +227,7 @@ class Observer:
         base: str,
     ) -> None:
         disk, hash_cache, hasher = self.disk, self.hash_cache, self.hasher
+        inode_hashes, queued = self.inode_hashes, self.queued
         stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
         inside, fast = self.containment.inside, self.fast
         for count, path in enumerate(paths, 1):
@@ -233,10 +262,20 @@ class Observer:
                     hashes[path] = known
                     disk.verified_files += 1
                     disk.verified_bytes += size
+                    continue
+                known = inode_hashes.get(info)
+                if known is not None:
+                    self._known(path, info, known)
                 elif fast:
                     continue
                 elif size >= LARGE:
-                    hasher.submit(HashJob(path, base + path, info.st_ino, size))
+                    key = inode_key(info)
+                    waiting = queued.get(key)
+                    if waiting is None:
+                        queued[key] = [path]
+                        hasher.submit(HashJob(path, base + path, info.st_ino, size))
+                    elif path not in waiting:
+                        waiting.append(path)
                 else:
                     try:
                         digest: str | OSError = sha256_file(base + path, info.st_ino)

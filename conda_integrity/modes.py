@@ -11,12 +11,16 @@ copied or prefix-replaced file still has its own baseline.
 
 Only the owner's executable bit is compared: the extraction umask may clear
 the group and other bits, never the owner's.
+
+An archive is read at most once per run (``verify --all`` meets the same
+archive in every environment made from one package cache).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from functools import cache
 from typing import Any
 
 from . import packagecache
@@ -43,6 +47,20 @@ def _read_archive(path: str) -> frozenset[str] | None:
     except Exception:  # a damaged archive gives no baseline; --pkgs-dirs reports it
         return None
     return frozenset(executables)
+
+
+def _archive_executables(path: str) -> frozenset[str] | None:
+    """:func:`_read_archive`, once per run for each version of the archive."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return _read_archive_once(path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+@cache
+def _read_archive_once(path: str, *_key: int) -> frozenset[str] | None:
+    return _read_archive(path)
 
 
 def _read_extracted(folder: str, record: Record) -> frozenset[str]:
@@ -91,7 +109,7 @@ class ModeBaseline:
         if not read_cache:
             return None
         archive = packagecache.tarball(record)
-        executables = _read_archive(archive) if archive else None
+        executables = _archive_executables(archive) if archive else None
         source = "archive"
         if executables is None:
             folder = packagecache.extracted_dir(record)

@@ -26,6 +26,7 @@ from .exceptions import IntegrityInputError
 from .findings import ENVIRONMENT_CODES, Finding
 from .hashcache import RACY_SECONDS, HashCache
 from .history import read_history
+from .inodes import InodeHashes
 from .installed import InstalledPackage, package_fields, records_key, records_settled
 from .modes import ModeBaseline
 from .prefix import check_prefix, read_records, record_files
@@ -208,11 +209,14 @@ def read_state(
     options: VerifyOptions,
     progress: Progress,
     earlier: EarlierRead | None = None,
+    inode_hashes: InodeHashes | None = None,
 ) -> tuple[PrefixState, Memory]:
     """Read the prefix: its records, its walk, what the disk shows of its files.
 
     With an ``earlier`` read, records it found unchanged whose folders have not
-    changed since are taken as it saw them. Raises IntegrityInputError when the
+    changed since are taken as it saw them. ``inode_hashes`` holds the hashes
+    computed earlier in the same run (several prefixes sharing the package cache's
+    files by hard link); it is filled too. Raises IntegrityInputError when the
     prefix is no conda environment.
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
@@ -240,7 +244,7 @@ def read_state(
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
-    observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache)
+    observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache, inode_hashes=inode_hashes)
     observer.start(checked)  # large files hash on worker threads during the walk
 
     if whole and tree is None:
@@ -337,10 +341,18 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
         log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
 
 
-def verify_prefix(prefix: str, options: VerifyOptions, progress: Progress) -> Report:
-    """Verify one prefix. Raises IntegrityInputError when it is no environment."""
+def verify_prefix(
+    prefix: str,
+    options: VerifyOptions,
+    progress: Progress,
+    inode_hashes: InodeHashes | None = None,
+) -> Report:
+    """Verify one prefix. Raises IntegrityInputError when it is no environment.
+
+    ``inode_hashes`` is shared by the prefixes of one run (see :func:`read_state`).
+    """
     started = time.perf_counter()
-    state, memory = read_state(prefix, options, progress)
+    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes)
     findings = run_checks(state)
     remember(state, memory, findings)
     disk, unchanged = state.disk, state.unchanged
