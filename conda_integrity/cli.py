@@ -68,9 +68,27 @@ def configure_parser(parser: ArgumentParser) -> None:
             "(conda and pip sections), a `conda list --explicit` file or a spec list."
         ),
     )
-    add_parser_prefix(verify)
+    # --all and --pkgs-dirs replace the target: they join -n/-p's exclusive group.
+    # Their dests are not conda setting names: conda reads the namespace as settings
+    # (a dest "pkgs_dirs" would replace context.pkgs_dirs).
+    target = add_parser_prefix(verify)
+    target.add_argument(
+        "--all",
+        dest="verify_all",
+        action="store_true",
+        help="Verify every environment conda knows (`conda env list`), one report each.",
+    )
+    target.add_argument(
+        "--pkgs-dirs",
+        dest="verify_pkgs_dirs",
+        action="store_true",
+        help=(
+            "Verify the package caches (pkgs_dirs): each extracted package against its "
+            "info/paths.json, each archive against info/repodata_record.json."
+        ),
+    )
     add_parser_json(verify)
-    verify.set_defaults(integrity_action=run_verify)
+    verify.set_defaults(integrity_action=run_verify, integrity_parser=verify)
 
     snapshot = commands.add_parser(
         "snapshot",
@@ -130,9 +148,14 @@ def run_verify(args: Namespace) -> int:
     from conda.base.context import context
 
     from .progress import Progress
-    from .render import render_text
+    from .render import render_all, render_text
     from .verify import VerifyOptions, verify_prefix
 
+    if (args.verify_all or args.verify_pkgs_dirs) and args.packages:
+        option = "--all" if args.verify_all else "--pkgs-dirs"
+        args.integrity_parser.error(f"{option} verifies everything: name no PACKAGE with it")
+    if args.verify_pkgs_dirs and args.untracked:
+        args.integrity_parser.error("--untracked is for environments, not with --pkgs-dirs")
     options = VerifyOptions(
         packages=tuple(args.packages),
         fast=args.fast,
@@ -141,7 +164,21 @@ def run_verify(args: Namespace) -> int:
         environment_file=args.environment_file,
     )
     progress = Progress(enabled=not (context.json or context.quiet))
-    report = verify_prefix(target_prefix(), options, progress)
+    if args.verify_all:
+        from .all_envs import verify_all
+
+        every = verify_all(options, progress)
+        if context.json:
+            print(json.dumps(every.to_dict(), indent=2))
+        else:
+            print(render_all(every, verbose=context.verbose))
+        return every.exit_code
+    if args.verify_pkgs_dirs:
+        from .pkgs_dirs import verify_pkgs_dirs
+
+        report = verify_pkgs_dirs(options, progress)
+    else:
+        report = verify_prefix(target_prefix(), options, progress)
     if context.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -25,6 +25,7 @@ CONSTRAINT_VIOLATION = "constraint-violation"
 HISTORY_MISMATCH = "history-mismatch"
 PIP_OVERLAP = "pip-overlap"
 SPEC_DRIFT = "spec-drift"
+CACHE_CORRUPT = "cache-corrupt"
 #: every finding code verify can report
 CODES = (
     CORRUPT_RECORD,
@@ -42,6 +43,7 @@ CODES = (
     HISTORY_MISMATCH,
     PIP_OVERLAP,
     SPEC_DRIFT,
+    CACHE_CORRUPT,
 )
 #: codes about the environment as a whole, not about a record's own files: a record
 #: they name may still be remembered as verified clean

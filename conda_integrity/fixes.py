@@ -30,3 +30,21 @@ def replace_record(prefix: str, record_file: str, name: str | None) -> str:
     if not name:
         return move
     return f"{move} && conda install -p {shlex.quote(prefix)} --force-reinstall {shlex.quote(name)}"
+
+
+def clear_cached_package(folder: str, spec: str | None, prefixes: list[str]) -> str:
+    """Remove a damaged extracted package (conda extracts its archive or downloads it
+    again when it needs it), then reinstall it where it was linked from there."""
+    steps = [f"rm -rf {shlex.quote(folder)}"]
+    if spec:
+        steps += [
+            f"conda install -p {shlex.quote(prefix)} --force-reinstall {shlex.quote(spec)}"
+            for prefix in prefixes
+        ]
+    return " && ".join(steps)
+
+
+def remove_cached(path: str) -> str:
+    """Remove a damaged archive or a leftover of the package cache (conda downloads
+    an archive again when it needs it)."""
+    return f"rm -rf {shlex.quote(path)}"

@@ -38,6 +38,7 @@ class HashJob(NamedTuple):
     full_path: str
     ino: int
     size: int
+    algorithm: str = "sha256"
 
 
 def _buffer() -> memoryview:
@@ -57,12 +58,21 @@ def _readinto(fd: int, buffer: memoryview) -> int:
 
 def sha256_file(full_path: str, ino: int | None = None) -> str:
     """Hex SHA-256 of a regular file; never follows a symlink or blocks on a FIFO."""
+    return file_digest(full_path, ino)
+
+
+def file_digest(full_path: str, ino: int | None = None, algorithm: str = "sha256") -> str:
+    """Hex digest (``sha256`` or ``md5``) of a regular file, as :func:`sha256_file`."""
     fd = os.open(full_path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or (ino is not None and info.st_ino != ino):
             raise FileChanged(f"{full_path} changed while it was being verified")
-        digest = hashlib.sha256()
+        digest = (
+            hashlib.sha256()
+            if algorithm == "sha256"
+            else hashlib.new(algorithm, usedforsecurity=False)  # md5 names an archive
+        )
         if info.st_size < CHUNK:
             # one read of size + 1 bytes: getting exactly `size` back means EOF
             data = os.read(fd, info.st_size + 1)
@@ -81,7 +91,7 @@ def sha256_file(full_path: str, ino: int | None = None) -> str:
 
 def _run(job: HashJob) -> tuple[HashJob, str | OSError]:
     try:
-        return job, sha256_file(job.full_path, job.ino)
+        return job, file_digest(job.full_path, job.ino, job.algorithm)
     except OSError as error:
         return job, error
 

@@ -10,17 +10,25 @@ from .exceptions import IntegrityInputError
 from .records import BadRecord, Record, build_record, python_site_packages, read_raw
 
 
+def not_an_environment(prefix: str) -> str | None:
+    """Why ``prefix`` (absolute) is no conda environment, or None when it is one."""
+    if not os.path.lexists(prefix):
+        return "it does not exist"
+    if not os.path.isdir(prefix):
+        return "it is not a folder"
+    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return "it has no conda-meta folder"
+    return None
+
+
 def check_prefix(prefix: str) -> str:
     """The prefix as an absolute path, or IntegrityInputError when it is no environment."""
     prefix = os.path.abspath(prefix)
-    if not os.path.lexists(prefix):
-        raise IntegrityInputError(f"no conda environment at {prefix}: it does not exist")
-    if not os.path.isdir(prefix):
-        raise IntegrityInputError(f"{prefix} is not a conda environment: it is not a folder")
-    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
-        raise IntegrityInputError(
-            f"{prefix} is not a conda environment: it has no conda-meta folder"
-        )
+    reason = not_an_environment(prefix)
+    if reason == "it does not exist":
+        raise IntegrityInputError(f"no conda environment at {prefix}: {reason}")
+    if reason is not None:
+        raise IntegrityInputError(f"{prefix} is not a conda environment: {reason}")
     return prefix
 
 

@@ -283,6 +283,11 @@ def _infer_site_packages(files: list[str], sources: list[str]) -> str | None:
     return None
 
 
+def unsafe_path(path: str) -> str | None:
+    """Why a recorded path may not be used, or None when it stays inside its folder."""
+    return _unsafe(path)
+
+
 def _unsafe(path: str) -> str | None:
     """Why a recorded path may not be used, or None when it stays inside the prefix."""
     if not path or "\x00" in path:

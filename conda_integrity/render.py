@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .findings import CORRUPT_RECORD, Finding
-from .report import Report, printable
+from .report import EnvironmentsReport, Report, printable
 
 if TYPE_CHECKING:
     from .changes import Changes
@@ -30,6 +30,7 @@ VERBOSE_KEYS = (
     "installer",
     "paths",
 )
+_NO_CACHED_PACKAGE = "(package cache)"
 
 
 def human_bytes(count: int) -> str:
@@ -45,6 +46,13 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _counts_line(counts: dict[str, int]) -> str:
+    return (
+        f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
+        f"{counts['info']} info"
+    )
+
+
 def _headline(report: Report) -> str:
     what = (
         f"{_plural(report.packages, 'package')}, {_plural(report.files, 'file')}, "
@@ -55,7 +63,12 @@ def _headline(report: Report) -> str:
             f"{_plural(report.packages, 'package')}, {_plural(report.files, 'file')} "
             "(fast: no hashing)"
         )
-    return f"Verified {printable(report.prefix)}: {what} in {report.elapsed_s:.2f} s"
+    where = (
+        printable(report.prefix)
+        if report.pkgs_dirs is None
+        else "package cache " + ", ".join(printable(folder) for folder in report.pkgs_dirs)
+    )
+    return f"Verified {where}: {what} in {report.elapsed_s:.2f} s"
 
 
 def _finding_line(finding: Finding, verbose: bool) -> list[str]:
@@ -70,16 +83,18 @@ def _finding_line(finding: Finding, verbose: bool) -> list[str]:
 
 
 def render_text(report: Report, verbose: bool = False) -> str:
-    """The human report of one prefix."""
+    """The human report of one prefix (or of the package caches)."""
     lines = [_headline(report)]
+    lines.extend(f"Skipped {printable(s.path)}: {s.reason}" for s in report.skipped)
     if not report.findings:
         lines.append("No problems found.")
         return "\n".join(lines)
 
+    no_package = _NO_PACKAGE if report.pkgs_dirs is None else _NO_CACHED_PACKAGE
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
-        groups.setdefault(finding.package or _NO_PACKAGE, []).append(finding)
-    for group in sorted(groups, key=lambda name: (name == _NO_PACKAGE, name)):
+        groups.setdefault(finding.package or no_package, []).append(finding)
+    for group in sorted(groups, key=lambda name: (name == no_package, name)):
         lines.append("")
         lines.append(printable(group))
         fixes: list[str] = []
@@ -95,12 +110,8 @@ def render_text(report: Report, verbose: bool = False) -> str:
         lines.append(
             "conda refuses to change an environment with a corrupt record: fix those first."
         )
-    counts = report.counts
     lines.append("")
-    lines.append(
-        f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
-        f"{counts['info']} info."
-    )
+    lines.append(_counts_line(report.counts) + ".")
     return "\n".join(lines)
 
 
@@ -159,3 +170,27 @@ def render_diff(old: str, new: str, changes: Changes) -> str:
         if len(changes.files) > 200:
             lines.append(f"    ... and {len(changes.files) - 200} more (see --json)")
     return "\n".join(lines)
+
+
+def render_all(report: EnvironmentsReport, verbose: bool = False) -> str:
+    """The human report of ``verify --all``: one report per environment, then a summary."""
+    blocks = []
+    for entry in report.environments:
+        if isinstance(entry, Report):
+            blocks.append(render_text(entry, verbose))
+        else:
+            blocks.append(f"Skipped {printable(entry.path)}: {entry.reason}")
+    reports = report.reports
+    counts = dict.fromkeys(("error", "warning", "info"), 0)
+    for one in reports:
+        for severity, count in one.counts.items():
+            counts[severity] += count
+    failing = sum(not one.ok for one in reports)
+    skipped = len(report.environments) - len(reports)
+    summary = f"{_plural(len(reports), 'environment')} verified"
+    if skipped:
+        summary += f", {skipped} skipped"
+    summary += f" in {report.elapsed_s:.2f} s: "
+    summary += f"{failing} with errors; " if failing else "all without errors; "
+    blocks.append(summary + _counts_line(counts) + ".")
+    return "\n\n".join(blocks)

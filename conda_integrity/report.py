@@ -1,4 +1,5 @@
-"""The result of verifying one prefix, and its JSON form."""
+"""The result of verifying one prefix (or the package caches, or every
+environment), and its JSON form."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ def _printable_value(value: Any) -> Any:
 
 @dataclass
 class Report:
-    """What ``verify`` found in one prefix and how much it checked."""
+    """What ``verify`` found in one prefix and how much it checked.
+
+    A report of the package caches (``--pkgs-dirs``) has ``pkgs_dirs`` instead
+    of a prefix, and may name what it skipped.
+    """
 
     prefix: str
     mode: str
@@ -38,6 +43,10 @@ class Report:
     hashed_bytes: int
     findings: list[Finding] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: the package caches checked, for a report of the package caches
+    pkgs_dirs: list[str] | None = None
+    #: what the check of the package caches did not look at, and why
+    skipped: list[Skipped] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.findings.sort(
@@ -60,9 +69,15 @@ class Report:
         return 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON document for one prefix."""
+        """The contract's JSON document for one prefix (or for the package caches)."""
+        where: dict[str, Any] = (
+            {"prefix": printable(self.prefix)}
+            if self.pkgs_dirs is None
+            else {"pkgs_dirs": [printable(folder) for folder in self.pkgs_dirs]}
+        )
+        skipped = {"skipped": [s.to_dict() for s in self.skipped]} if self.skipped else {}
         return {
-            "prefix": printable(self.prefix),
+            **where,
             "ok": self.ok,
             "mode": self.mode,
             "checked": {
@@ -74,5 +89,50 @@ class Report:
             },
             "counts": self.counts,
             "findings": [_printable_value(finding.to_dict()) for finding in self.findings],
+            **skipped,
             "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path a run did not verify, and why (no such environment, not a package...)."""
+
+    path: str
+    reason: str
+
+    def to_dict(self, key: str = "path") -> dict[str, Any]:
+        return {key: printable(self.path), "skipped": self.reason}
+
+
+@dataclass
+class EnvironmentsReport:
+    """``verify --all``: one report per environment conda knows, or why it was skipped.
+
+    Skipped entries do not make the run fail.
+    """
+
+    environments: list[Report | Skipped] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def reports(self) -> list[Report]:
+        return [entry for entry in self.environments if isinstance(entry, Report)]
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.reports)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's envelope: ``{"environments": [...], "ok": bool}``."""
+        return {
+            "environments": [
+                entry.to_dict() if isinstance(entry, Report) else entry.to_dict("prefix")
+                for entry in self.environments
+            ],
+            "ok": self.ok,
         }

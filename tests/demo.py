@@ -2,7 +2,8 @@
 
 Builds a local channel, creates an environment with real conda, verifies it
 (clean), damages it the way environments get damaged in life, and verifies it
-again::
+again; then verifies every environment conda knows (a second one shares the
+package cache's files with the first by hard link) and the package cache::
 
     .venv/bin/python -m tests.demo [FOLDER]      # default: ./demo
 
@@ -87,6 +88,8 @@ def main(argv: list[str]) -> int:
     say("creating an environment with real conda")
     conda.create(env, *STANDARD_SPECS, "clobber-a")
     print(f"created {env} with {', '.join(STANDARD_SPECS)}, clobber-a")
+    conda.run("create", "-n", "two", "--yes", "--quiet", "python", "pyfoo")
+    print(f"created {conda.envs_dir / 'two'} with python, pyfoo (from the same package cache)")
 
     say("verifying the new environment")
     command = ["integrity", "verify", "-p", str(env)]
@@ -101,10 +104,22 @@ def main(argv: list[str]) -> int:
     report = json.loads(conda.run(*command, "--json", check=False).stdout)
     found = {(f["code"], f.get("path")) for f in report["findings"]}
 
+    say("verifying every environment conda knows")
+    every = ["integrity", "verify", "--all"]
+    show(every, conda.run(*every, check=False))
+
+    say("verifying the package cache")
+    cache = ["integrity", "verify", "--pkgs-dirs"]
+    cache_result = conda.run(*cache, check=False)
+    show(cache, cache_result)
+
     say("done")
     print(f"Run it yourself: {sys.executable} {RUNNER} integrity verify -p {env}")
     if found != EXPECTED or result.returncode != 1:
         print(f"unexpected findings: {sorted(found ^ EXPECTED)}", file=sys.stderr)
+        return 1
+    if cache_result.returncode != 1:  # the in-place edit of pyfoo/cli.py reached the cache
+        print("verify --pkgs-dirs did not find the damaged cache", file=sys.stderr)
         return 1
     return 0
 

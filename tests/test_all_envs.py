@@ -1,0 +1,152 @@
+"""``verify --all``: every environment conda knows, on real environments made by conda."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.catalog import SITE_PACKAGES
+from tests.support.conda_cli import Conda, Result
+from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary
+
+ZLIBBY_ARCHIVE = "lib/libzlibby.a"  # 3 MiB: hashed on a worker thread
+
+
+def verify_all(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
+    """``verify --all --json``: the envelope, after checking the exit code."""
+    result = conda.run("integrity", "verify", "--all", "--json", *args, check=False, **kwargs)
+    assert result.returncode in (0, 1), str(result)
+    document = json.loads(result.stdout)
+    assert result.returncode == (0 if document["ok"] else 1), str(result)
+    return document, result
+
+
+def by_prefix(document: dict) -> dict[str, dict]:
+    return {entry["prefix"]: entry for entry in document["environments"]}
+
+
+@pytest.fixture
+def machine(sandbox: Conda, tmp_path: Path) -> dict[str, Path]:
+    """A conda with several environments that share its package cache, one deleted
+    behind conda's back, and a folder in environments.txt that is no environment."""
+    sandbox.run("create", "-n", "one", "--yes", "--quiet", *STANDARD_SPECS)
+    sandbox.run("create", "-n", "two", "--yes", "--quiet", *STANDARD_SPECS)
+    elsewhere = tmp_path / "elsewhere" / "three"
+    sandbox.create(elsewhere, "libfoo", "zlibby")  # -p: registered in environments.txt
+    gone = tmp_path / "elsewhere" / "gone"
+    sandbox.create(gone, "libfoo")
+    shutil.rmtree(gone)
+    plain = tmp_path / "plain-folder"
+    plain.mkdir()
+    registry = sandbox.home / ".conda" / "environments.txt"
+    with registry.open("a") as handle:
+        handle.write(f"{plain}\n")
+    return {
+        "one": sandbox.envs_dir / "one",
+        "two": sandbox.envs_dir / "two",
+        "three": elsewhere,
+        "gone": gone,
+        "plain": plain,
+    }
+
+
+def test_every_environment_conda_knows(sandbox: Conda, machine: dict[str, Path]) -> None:
+    registry = sandbox.home / ".conda" / "environments.txt"
+    before = registry.read_bytes()
+    document, result = verify_all(sandbox)
+    assert set(document) == {"environments", "ok"}
+    assert document["ok"] is True
+    entries = by_prefix(document)
+    for name in ("one", "two", "three"):
+        report = entries[str(machine[name])]
+        assert report["ok"] is True and report["findings"] == [], report
+        assert set(report) >= {"prefix", "ok", "mode", "checked", "counts", "findings"}
+    assert report["checked"]["packages"] == 2  # three: libfoo, zlibby
+    assert entries[str(machine["gone"])] == {
+        "prefix": str(machine["gone"]),
+        "skipped": "it does not exist",
+    }
+    assert entries[str(machine["plain"])] == {
+        "prefix": str(machine["plain"]),
+        "skipped": "it has no conda-meta folder",
+    }
+    # conda's own list is covered, and conda's list was not rewritten behind the user
+    listed = sandbox.run("env", "list", "--json").json()["envs"]
+    assert set(listed) <= set(entries)
+    assert registry.read_bytes() == before
+    assert result.stderr == ""
+
+
+def test_one_damaged_environment_fails_the_run(sandbox: Conda, machine: dict[str, Path]) -> None:
+    (machine["two"] / "include" / "foo.h").unlink()
+    document, _ = verify_all(sandbox)
+    assert document["ok"] is False
+    entries = by_prefix(document)
+    assert summary(entries[str(machine["two"])]) == {("missing-file", "include/foo.h")}
+    assert entries[str(machine["one"])]["findings"] == []
+    assert entries[str(machine["three"])]["findings"] == []
+
+
+def test_text_report(sandbox: Conda, machine: dict[str, Path]) -> None:
+    edit_in_place(machine["one"] / SITE_PACKAGES / "pyfoo" / "cli.py")  # noarch: a hard link
+    result = sandbox.run("integrity", "verify", "--all", check=False)
+    assert result.returncode == 1, str(result)
+    lines = result.stdout.splitlines()
+    for name in ("one", "two", "three"):
+        assert sum(line.startswith(f"Verified {machine[name]}:") for line in lines) == 1
+    assert f"Skipped {machine['gone']}: it does not exist" in lines
+    assert f"Skipped {machine['plain']}: it has no conda-meta folder" in lines
+    # every environment holding that inode shows the edit (both, through the cache)
+    altered = [line for line in lines if "altered-file" in line]
+    assert len(altered) == 2, result.stdout
+    summary_line = lines[-1]
+    assert summary_line.startswith("3 environments verified, ")
+    assert "2 with errors; 2 errors, 0 warnings, 0 info." in summary_line
+    assert "Traceback" not in result.stderr
+
+
+def test_shared_files_are_hashed_once(sandbox: Conda, machine: dict[str, Path]) -> None:
+    """One, two and three hold the cache's files by hard link: one hash per inode."""
+    document, _ = verify_all(sandbox, "--no-cache")
+    entries = by_prefix(document)
+    reports = [entries[str(machine[name])] for name in ("three", "one", "two")]  # sorted order
+    first, *others = (report["checked"] for report in reports)
+    large = (machine["three"] / ZLIBBY_ARCHIVE).stat().st_size
+    assert first["hashed_bytes"] >= large
+    for checked in others:
+        # only files that are not hard links of the cache (prefix-replaced copies)
+        assert checked["hashed_bytes"] < 10_000, checked
+        assert checked["bytes"] >= large + checked["hashed_bytes"]
+
+
+def test_a_shared_inode_edited_shows_everywhere(sandbox: Conda, machine: dict[str, Path]) -> None:
+    """The hash of an inode is shared within a run, so is its damage: never a stale hash."""
+    edit_in_place(machine["three"] / ZLIBBY_ARCHIVE, 1000, b"XX")
+    document, _ = verify_all(sandbox, "--no-cache")
+    entries = by_prefix(document)
+    for name in ("one", "two", "three"):
+        assert summary(entries[str(machine[name])]) == {("altered-file", ZLIBBY_ARCHIVE)}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--all", "-n", "base"], "not allowed with argument --all"),
+        (["--all", "-p", "/tmp"], "not allowed with argument --all"),
+        (["--all", "libfoo"], "--all verifies everything"),
+        (["--all", "--pkgs-dirs"], "not allowed with argument"),
+    ],
+    ids=["name", "prefix", "package", "pkgs-dirs"],
+)
+def test_all_with_a_target_is_a_usage_error(
+    shared_sandbox: Conda, args: list[str], message: str
+) -> None:
+    result = shared_sandbox.run("integrity", "verify", *args, check=False)
+    assert result.returncode == 2, str(result)
+    assert "usage:" in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
