@@ -10,7 +10,7 @@ import pytest
 from conda_integrity import __version__
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
-from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify
+from tests.support.helpers import STANDARD_SPECS, edit_in_place, replace_file, summary, verify
 
 
 def one_line_error(result, code: int = 2) -> str:
@@ -102,7 +102,7 @@ def test_json_document(shared_sandbox: Conda, shared_env: Path) -> None:
 
 
 def test_finding_shape(sandbox: Conda, env: Path) -> None:
-    edit_in_place(env / "include" / "foo.h")
+    replace_file(env / "include" / "foo.h", b"edited\n")
     (finding,) = verify(sandbox, env)["findings"]
     assert set(finding) == {
         "code",

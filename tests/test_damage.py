@@ -77,7 +77,16 @@ def test_content_edited_in_place(sandbox: Conda, env: Path) -> None:
     )
     assert finding["expected"]["size"] == finding["actual"]["size"] == size
     assert finding["expected"]["sha256"] != finding["actual"]["sha256"]
-    assert finding["message"] == "content differs from what libfoo-1.0 installed"
+    # a hard link of the package cache's copy: the cache changed too, and the fix says so
+    assert finding["message"] == (
+        "content differs from what libfoo-1.0 installed; it has 2 hard links: the package"
+        " cache's copy and every environment linked to it changed too"
+        " (conda integrity verify --pkgs-dirs names them)"
+    )
+    assert finding["fix"] == (
+        f"rm -rf {sandbox.pkgs_dir / 'libfoo-1.0-h1234_0'}"
+        f" && conda install -p {env} --force-reinstall libfoo=1.0=h1234_0"
+    )
 
 
 def test_noarch_file_replaced_with_other_size(sandbox: Conda, env: Path) -> None:

@@ -75,8 +75,14 @@ def test_file_edited_in_place_in_one_environment(
         f" && conda install -p {one} --force-reinstall libfoo=1.0=h1234_0"
         f" && conda install -p {two} --force-reinstall libfoo=1.0=h1234_0"
     )
-    # each environment sees the edit too
-    assert summary(verify(sandbox, two)) == {("altered-file", "include/foo.h")}
+    # each environment sees the edit too, and its fix goes through the cache as well
+    (altered,) = verify(sandbox, two)["findings"]
+    assert (altered["code"], altered["path"]) == ("altered-file", "include/foo.h")
+    assert "3 hard links: the package cache's copy" in altered["message"]
+    assert altered["fix"] == (
+        f"rm -rf {sandbox.pkgs_dir / LIBFOO}"
+        f" && conda install -p {two} --force-reinstall libfoo=1.0=h1234_0"
+    )
 
 
 def test_the_fix_repairs_the_cache_and_the_environments(

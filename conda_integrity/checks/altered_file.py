@@ -11,6 +11,11 @@ compared with:
 - ``.pyc`` files and entry points: kind only (no hash is recorded for them).
 
 A path owned by several records is judged by the clobbered-file check instead.
+
+A regular file with other hard links is, as conda links it, one inode with the
+package cache's copy and with every environment linked from that cache: an
+edit in place changed all of them, and a reinstall would link the damaged copy
+again. Its finding says so, and its fix removes the cached package first.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import stat
 from collections.abc import Iterator
 
 from ..findings import ALTERED_FILE, ERROR, Finding
-from ..fixes import reinstall
+from ..fixes import clear_cached_package, exact_spec, reinstall
 from ..records import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .context import PrefixState
 
@@ -100,19 +105,30 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
     if judged is None:
         return None
     detail, what, expected, actual = judged
+    message = (
+        f"{what} from what {record.name}-{record.version} installed"
+        if detail == "sha256"
+        else f"{what}; {record.name}-{record.version} installed it"
+    )
+    fix = reinstall(state.prefix, record)
+    links = state.disk.stats[owned.path].st_nlink
+    if detail in ("sha256", "size") and links > 1 and record.extracted_package_dir:
+        message += (
+            f"; it has {links} hard links: the package cache's copy and every environment"
+            " linked to it changed too (conda integrity verify --pkgs-dirs names them)"
+        )
+        fix = clear_cached_package(record.extracted_package_dir, exact_spec(record), [state.prefix])
     return Finding(
         ALTERED_FILE,
         ERROR,
-        f"{what} from what {record.name}-{record.version} installed"
-        if detail == "sha256"
-        else f"{what}; {record.name}-{record.version} installed it",
+        message,
         package=record.stem,
         path=owned.path,
         detail=detail,
         extra={
             "expected": {k: v for k, v in expected.items() if v is not None},
             "actual": actual,
-            "fix": reinstall(state.prefix, record),
+            "fix": fix,
         },
     )
 
