@@ -84,12 +84,18 @@ def verify_pkgs_dirs(
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     packages: list[CachedPackage] = []
+    seen: dict[tuple[int, int], str] = {}
     for pkgs_dir in pkgs_dirs:
         if not os.path.lexists(pkgs_dir):
             skipped.append(Skipped(pkgs_dir, "it does not exist"))
             continue
         if not os.path.isdir(pkgs_dir):
             skipped.append(Skipped(pkgs_dir, "it is not a folder"))
+            continue
+        info = os.stat(pkgs_dir)
+        same = seen.setdefault((info.st_dev, info.st_ino), pkgs_dir)
+        if same != pkgs_dir:  # listed twice, under two paths
+            skipped.append(Skipped(pkgs_dir, f"it is the package cache {same}, verified above"))
             continue
         scan = scan_pkgs_dir(pkgs_dir)
         if scan.unreadable is not None:

@@ -221,10 +221,18 @@ def test_missing_and_unreadable_caches(sandbox: Conda, env: Path, tmp_path: Path
     locked = tmp_path / "locked-cache"
     locked.mkdir()
     locked.chmod(0)
-    pkgs_dirs = f"{sandbox.pkgs_dir},{missing},{locked}"
+    again = tmp_path / "same-cache"
+    again.symlink_to(sandbox.pkgs_dir)
+    pkgs_dirs = f"{sandbox.pkgs_dir},{missing},{locked},{again}"
     report, _ = verify_pkgs(sandbox, env={"CONDA_PKGS_DIRS": pkgs_dirs}, unprivileged=True)
-    assert report["pkgs_dirs"] == [str(sandbox.pkgs_dir), str(missing), str(locked)]
-    assert report["skipped"] == [{"path": str(missing), "skipped": "it does not exist"}]
+    assert report["pkgs_dirs"] == [str(sandbox.pkgs_dir), str(missing), str(locked), str(again)]
+    assert report["skipped"] == [
+        {"path": str(missing), "skipped": "it does not exist"},
+        {
+            "path": str(again),
+            "skipped": f"it is the package cache {sandbox.pkgs_dir}, verified above",
+        },
+    ]
     (warning,) = report["findings"]
     assert (warning["code"], warning["severity"], warning["pkgs_dir"]) == (
         "unreadable",
