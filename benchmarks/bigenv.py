@@ -184,6 +184,31 @@ def wheel_to_conda(wheel: Path, channel: Path) -> Path:
         return subdir / out
 
 
+def build_channel(work: Path) -> Path:
+    """The channel of conda packages made from the wheels (built once, reused)."""
+    channel = work / "channel"
+    if not (channel / "noarch" / "repodata.json").exists():
+        wheels = download_wheels(work / "wheels")
+        shutil.rmtree(channel, ignore_errors=True)
+        for wheel in wheels:
+            log(f"converting {wheel.name}")
+            wheel_to_conda(wheel, channel)
+        packages.build(catalog.python_package(), channel)
+        packages.write_repodata(channel)
+    return channel
+
+
+def package_names(channel: Path) -> list[str]:
+    """Every package name of the channel: the big environment installs them all."""
+    return sorted(
+        {
+            record["name"]
+            for sub in ("noarch", "linux-64")
+            for record in _repodata_records(channel / sub)
+        }
+    )
+
+
 def build_environment(work: Path) -> tuple[Conda, Path]:
     """The channel, a conda sandbox and the big environment (built once, reused)."""
     channel = work / "channel"
@@ -192,21 +217,35 @@ def build_environment(work: Path) -> tuple[Conda, Path]:
     done = work / "env.done"
     if done.exists():
         return conda, prefix
-    wheels = download_wheels(work / "wheels")
-    if not (channel / "noarch" / "repodata.json").exists():
-        shutil.rmtree(channel, ignore_errors=True)
-        for wheel in wheels:
-            log(f"converting {wheel.name}")
-            wheel_to_conda(wheel, channel)
-        packages.build(catalog.python_package(), channel)
-        packages.write_repodata(channel)
-    records = [*_repodata_records(channel / "noarch"), *_repodata_records(channel / "linux-64")]
-    names = sorted({record["name"] for record in records})
+    build_channel(work)
+    names = package_names(channel)
     shutil.rmtree(prefix, ignore_errors=True)
     log(f"conda create with {len(names)} packages into {prefix}")
     conda.create(prefix, *names)
     done.touch()
     return conda, prefix
+
+
+def build_shared_environments(work: Path, count: int) -> tuple[Conda, list[Path]]:
+    """``count`` copies of the big environment, made by conda from one channel into
+    one package cache of their own (a sandbox apart from ``build_environment``'s, so
+    that conda knows exactly these environments): their files are hard links of
+    the same cached files. Named ``env01``, ``env02``... in the sandbox's envs dir."""
+    channel = build_channel(work)
+    conda = Conda(work / "sandbox-shared", channel)
+    names = package_names(channel)
+    prefixes = []
+    for number in range(1, count + 1):
+        name = f"env{number:02d}"
+        prefix = conda.envs_dir / name
+        done = conda.root / f"{name}.done"
+        if not done.exists():
+            shutil.rmtree(prefix, ignore_errors=True)
+            log(f"conda create -n {name} with {len(names)} packages")
+            conda.run("create", "-n", name, "--yes", "--quiet", *names)
+            done.touch()
+        prefixes.append(prefix)
+    return conda, prefixes
 
 
 def _repodata_records(subdir: Path) -> list[dict]:
