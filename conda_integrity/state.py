@@ -35,14 +35,24 @@ def can_write(prefix: str) -> bool:
 
 def guard_dir(prefix: str) -> str:
     """Where the guard keeps snapshots and its journal for ``prefix``: the prefix's
-    state folder if it exists or may be made, else the user's cache."""
+    state folder if this user may write it, else the user's cache."""
     inside = os.path.join(prefix, STATE_DIR)
-    if os.path.isdir(inside) or can_write(prefix):
+    if can_write(prefix):
         return inside
     from platformdirs import user_cache_dir
 
     key = hashlib.sha256(os.path.realpath(prefix).encode("utf-8", "surrogateescape"))
     return os.path.join(user_cache_dir("conda-integrity"), "prefixes", key.hexdigest()[:24])
+
+
+def guard_dirs_to_read(prefix: str) -> tuple[str, ...]:
+    """:func:`guard_dir`, and for a user who may not write the prefix, also the
+    prefix's own state folder: the transactions of the user who may."""
+    mine = guard_dir(prefix)
+    inside = os.path.join(prefix, STATE_DIR)
+    if mine != inside and os.path.isdir(inside):
+        return (mine, inside)
+    return (mine,)
 
 
 def read_json(path: str) -> Any:

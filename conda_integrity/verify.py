@@ -35,7 +35,7 @@ from .records import Record, python_site_packages
 from .report import Report
 from .sitepackages import SitePackages, observe_site_packages
 from .snapshots import Snapshot, latest
-from .state import can_write, guard_dir
+from .state import can_write, guard_dir, guard_dirs_to_read
 from .transactions import review
 from .tree import UNTRUSTED, Remembered, load_remembered, save_remembered, walk_prefix
 from .verdicts import UnchangedRecord, Verdicts, record_digest
@@ -290,7 +290,11 @@ def read_state(
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal
-        found = review(guard_dir(prefix), state, capture=True)
+        found = [
+            one
+            for folder in guard_dirs_to_read(prefix)
+            for one in review(folder, state, capture=True)
+        ]
         state = replace(state, transactions=tuple(found))
     memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
     return state, memory

@@ -279,3 +279,36 @@ def test_json_of_a_failed_command_stays_clean(sandbox: Conda, env: Path) -> None
     # conda >= 25.5 reports a refusal from a transaction action in a CondaMultiError
     text = str(error.get("errors", "")) if ACTIONS else error["error"]
     assert "IntegrityRefusal" in text and "missing-file" in text
+
+
+def test_a_prefix_the_user_cannot_write_is_guarded_from_the_users_cache(
+    sandbox: Conda, env: Path
+) -> None:
+    """A shared environment the user may only read: the guard still checks it, and
+    keeps its snapshots and journal in the user's cache, never in the prefix."""
+    (env / "include" / "foo.h").unlink()
+    folders = [env, *(p for p in env.rglob("*") if p.is_dir() and not p.is_symlink())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        before = sorted((str(p), p.lstat().st_mtime_ns) for p in env.rglob("*"))
+        made = sandbox.run("integrity", "snapshot", "-p", str(env), "--json", unprivileged=True)
+        assert made.json()["number"] == 1
+        install = sandbox.install(env, "clobber-a", check=False, env=WARN, unprivileged=True)
+        assert install.returncode == 1 and "Traceback" not in install.stderr
+        assert "missing-file" in install.stderr and "include/foo.h" in install.stderr
+        assert sorted((str(p), p.lstat().st_mtime_ns) for p in env.rglob("*")) == before
+        report = verify(sandbox, env, unprivileged=True)
+        assert summary(report) == {("missing-file", "include/foo.h")}  # no interruption
+        events = sandbox.run(
+            "integrity", "log", "-p", str(env), "--json", unprivileged=True
+        ).json()["events"]
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    transaction, snapshot = events  # the state before the install was snapshot 1's
+    assert (transaction["type"], transaction["before"]) == ("transaction", 1)
+    assert (snapshot["type"], snapshot["number"]) == ("snapshot", 1)
+    assert transaction["state"] == "closed"  # conda could not write: nothing changed
+    cached = sandbox.home / ".cache" / "conda-integrity" / "prefixes"
+    assert len(list(cached.glob("*/snapshots/*.snapshot"))) == 1
