@@ -45,6 +45,8 @@ CODES = (
     SPEC_DRIFT,
     CACHE_CORRUPT,
 )
+#: the width of the code column in reports for people
+CODE_WIDTH = max(len(code) for code in CODES)
 #: codes about the environment as a whole, not about a record's own files: a record
 #: they name may still be remembered as verified clean
 ENVIRONMENT_CODES = frozenset(

@@ -35,6 +35,7 @@ from .exceptions import IntegrityInputError
 from .findings import ERROR, Finding
 from .hooks import has_transaction_actions
 from .progress import Progress
+from .render import problem_lines
 from .report import printable
 from .settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
 from .state import guard_dir
@@ -100,17 +101,6 @@ def _key(finding: Finding) -> tuple[str, str | None, str | None]:
 def _say(text: str) -> None:
     sys.stderr.write(printable(text) + "\n")
     sys.stderr.flush()
-
-
-def _problem_lines(findings: list[Finding]) -> list[str]:
-    lines = []
-    for finding in findings[:10]:
-        where = f"{finding.path}: " if finding.path else ""
-        owner = f" ({finding.package})" if finding.package and finding.path else ""
-        lines.append(f"  {finding.severity:<8} {finding.code:<24} {where}{finding.message}{owner}")
-    if len(findings) > 10:
-        lines.append(f"  ... and {len(findings) - 10} more")
-    return lines
 
 
 def _verify_hint(prefix: str) -> str:
@@ -213,7 +203,7 @@ def _before_command(command: str) -> None:
                 f"  another conda process (pid {other.entry.pid}, `conda {other.entry.command}`) "
                 "is changing this environment right now"
             )
-    lines += _problem_lines(problems)
+    lines += problem_lines(problems)
     if lines:
         head = f"conda-integrity: {len(problems) + len(others)} problem(s) in {prefix}:"
         session.refusal = "\n".join([head, *lines])
@@ -348,7 +338,7 @@ def _after_transaction() -> None:
                 [
                     f"conda-integrity: this transaction left {len(fresh)} problem(s) in "
                     f"{session.prefix}; conda rolls it back:",
-                    *_problem_lines(fresh),
+                    *problem_lines(fresh),
                 ]
             )
         )
@@ -401,7 +391,7 @@ def _after_command(command: str) -> None:
     message = "\n".join(
         [
             f"conda-integrity: this transaction left {len(fresh)} problem(s) in {session.prefix}:",
-            *_problem_lines(fresh),
+            *problem_lines(fresh),
             _verify_hint(session.prefix),
         ]
     )

@@ -6,7 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from .findings import CORRUPT_RECORD, Finding
+from .findings import CODE_WIDTH, CORRUPT_RECORD, Finding
 from .report import EnvironmentsReport, Report, printable
 
 if TYPE_CHECKING:
@@ -71,9 +71,24 @@ def _headline(report: Report) -> str:
     return f"Verified {where}: {what} in {report.elapsed_s:.2f} s"
 
 
-def _finding_line(finding: Finding, verbose: bool) -> list[str]:
+def _head(finding: Finding) -> str:
     where = f"{printable(finding.path)}: " if finding.path else ""
-    lines = [f"  {finding.severity:<8} {finding.code:<22} {where}{printable(finding.message)}"]
+    return f"  {finding.severity:<8} {finding.code:<{CODE_WIDTH}} {where}"
+
+
+def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:
+    """The guard's short list of findings: a line each, with the package."""
+    lines = []
+    for finding in findings[:limit]:
+        owner = f" ({finding.package})" if finding.package and finding.path else ""
+        lines.append(f"{_head(finding)}{printable(finding.message)}{owner}")
+    if len(findings) > limit:
+        lines.append(f"  ... and {len(findings) - limit} more")
+    return lines
+
+
+def _finding_line(finding: Finding, verbose: bool) -> list[str]:
+    lines = [_head(finding) + printable(finding.message)]
     if verbose:
         for key in VERBOSE_KEYS:
             if key in finding.extra:

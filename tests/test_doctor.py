@@ -31,7 +31,7 @@ def test_a_damaged_environment(sandbox: Conda, env: Path) -> None:
     (env / "share" / "foo" / "1.0.txt").unlink()
     out = doctor(sandbox, env)
     assert "\u274c Integrity (conda integrity verify):" in out
-    assert "missing-file           share/foo/1.0.txt: missing; libfoo-1.0 installed it" in out
+    assert "missing-file            share/foo/1.0.txt: missing; libfoo-1.0 installed it" in out
     assert "1 error, 0 warnings, 0 info." in out
 
 
