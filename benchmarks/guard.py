@@ -5,9 +5,9 @@
 In a large environment made by real conda from real PyPI wheels (the packages of
 ``bigenv.py``, in an environment of its own so that the installs here change
 nothing the other benchmarks use), it times ``conda install`` of one small
-package with the plugin active (``integrity_mode: warn``) and with plugins
-disabled (``--no-plugins``), alternately, removing the package after each
-install, and prints the medians and the guard's overhead. The target: at most
+package with the plugin active (``integrity_mode: warn``) and with the plugin
+blocked (``conda_without_integrity.py``), alternately, removing the package
+after each install, and prints the medians and the guard's overhead. The target: at most
 5 % of the install's wall time or 0.3 s, whichever is larger.
 """
 

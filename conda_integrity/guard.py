@@ -87,7 +87,7 @@ class Session:
     earlier: EarlierRead | None = None
     #: the snapshot before the transaction, once built or loaded
     before: snapshots.Snapshot | None = None
-    #: the snapshot the post-check built (when it ran after the transaction)
+    #: the snapshot the post-check built
     after: snapshots.Snapshot | None = None
 
 
@@ -289,7 +289,9 @@ def check_transaction(session: Session, in_transaction: bool) -> list[Finding]:
     findings = run_checks(state)
     if not in_transaction:  # the prefix is as conda leaves it: worth keeping
         remember(state, memory, findings)
-        session.after = _after_snapshot(session, state, memory)
+    # after the transaction actions, conda only deletes its own debris (backups,
+    # trash): the files the records own, all a snapshot holds, are final here
+    session.after = _after_snapshot(session, state, memory)
     fresh = [
         finding
         for finding in findings
@@ -364,22 +366,13 @@ def _after_command(command: str) -> None:
             session.lock.close()
         return  # removed with `--all`: its journal went with it
     try:
-        if session.checked_in_transaction:
-            fresh = session.after_findings
-        else:
-            fresh = check_transaction(session, in_transaction=False)
-        after = session.after
-        if after is None:  # checked in the transaction: read what it left
-            state, memory = read_state(
-                session.prefix,
-                VerifyOptions(fast=True, snapshot_modes=False),
-                Progress(enabled=False),
-                earlier=session.earlier,
-            )
-            after = _after_snapshot(session, state, memory)
-        after = snapshots.save(session.guard_dir, after, snapshots_to_keep())
+        if not session.checked_in_transaction:
+            check_transaction(session, in_transaction=False)
+        fresh, after = session.after_findings, session.after
+        if after is not None:
+            after = snapshots.save(session.guard_dir, after, snapshots_to_keep())
         if session.entry is not None:
-            session.entry.after = after.number
+            session.entry.after = after.number if after else None
             session.entry.state = journal.FINISHED
             session.entry.outcome = {"findings": sorted({f.code for f in fresh})}
             journal.end(session.guard_dir, session.entry, session.lock)
