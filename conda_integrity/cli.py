@@ -151,9 +151,11 @@ def run_verify(args: Namespace) -> int:
     from .render import render_all, render_text
     from .verify import VerifyOptions, verify_prefix
 
-    if (args.verify_all or args.verify_pkgs_dirs) and args.packages:
-        option = "--all" if args.verify_all else "--pkgs-dirs"
-        args.integrity_parser.error(f"{option} verifies everything: name no PACKAGE with it")
+    everything = "--all" if args.verify_all else "--pkgs-dirs" if args.verify_pkgs_dirs else None
+    if everything and args.packages:
+        args.integrity_parser.error(f"{everything} verifies everything: name no PACKAGE with it")
+    if everything and args.environment_file:
+        args.integrity_parser.error(f"--file describes one environment: not with {everything}")
     if args.verify_pkgs_dirs and args.untracked:
         args.integrity_parser.error("--untracked is for environments, not with --pkgs-dirs")
     options = VerifyOptions(

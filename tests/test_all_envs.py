@@ -138,8 +138,9 @@ def test_a_shared_inode_edited_shows_everywhere(sandbox: Conda, machine: dict[st
         (["--all", "-p", "/tmp"], "not allowed with argument --all"),
         (["--all", "libfoo"], "--all verifies everything"),
         (["--all", "--pkgs-dirs"], "not allowed with argument"),
+        (["--all", "--file", "environment.yml"], "--file describes one environment"),
     ],
-    ids=["name", "prefix", "package", "pkgs-dirs"],
+    ids=["name", "prefix", "package", "pkgs-dirs", "file"],
 )
 def test_all_with_a_target_is_a_usage_error(
     shared_sandbox: Conda, args: list[str], message: str

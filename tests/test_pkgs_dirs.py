@@ -252,8 +252,8 @@ def test_unreadable_file_in_the_cache(sandbox: Conda, env: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["-n", "base"], ["libfoo"], ["--untracked"]],
-    ids=["name", "package", "untracked"],
+    [["-n", "base"], ["libfoo"], ["--untracked"], ["--file", "environment.yml"]],
+    ids=["name", "package", "untracked", "file"],
 )
 def test_pkgs_dirs_usage_errors(shared_sandbox: Conda, args: list[str]) -> None:
     result = shared_sandbox.run("integrity", "verify", "--pkgs-dirs", *args, check=False)
