@@ -92,6 +92,8 @@ class Session:
 
 
 _session: Session | None = None
+#: a command whose target only its transaction tells (``conda env update -f FILE``)
+_deferred: str | None = None
 
 
 def _key(finding: Finding) -> tuple[str, str | None, str | None]:
@@ -176,18 +178,27 @@ def before_command(command: str) -> None:
 
 
 def _before_command(command: str) -> None:
-    global _session
-    _session = None
-    from conda.base.context import context
-
+    global _session, _deferred
+    _session, _deferred = None, None
     mode = integrity_mode()
     if mode == OFF or command in ("create", "env_create"):
         return  # a new environment (or one made anew): the after-check snapshots it
     if command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv):
-        return  # the environment file names the target; conda < 25.5 does not tell us
+        # the environment file names the target: only conda's transaction actions
+        # (25.5 and later) tell it, see watches()
+        _deferred = command
+        return
     prefix = _target()
     if prefix is None or not os.path.isdir(os.path.join(prefix, "conda-meta")):
         return
+    _start(command, prefix, mode, in_transaction=False)
+
+
+def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
+    """Check the prefix, snapshot it and begin the journal entry: the session."""
+    global _session
+    from conda.base.context import context
+
     session = Session(prefix, mode, command, guard_dir(prefix))
     state, memory = read_state(prefix, VerifyOptions(fast=True), Progress(enabled=False))
     findings = run_checks(state)
@@ -211,7 +222,8 @@ def _before_command(command: str) -> None:
         if mode != REFUSE:
             _say("\n".join([head, *lines, _verify_hint(prefix)]))
 
-    if mode == REFUSE and session.refusal and (others or not _refuses_in_transaction()):
+    refuse_at_once = others or not _refuses_in_transaction()
+    if mode == REFUSE and session.refusal and not in_transaction and refuse_at_once:
         # another conda at work: refuse at once, even a command with nothing to do
         raise IntegrityRefusal(_refusal_message(session))
 
@@ -353,8 +365,8 @@ def after_command(command: str) -> None:
 
 
 def _after_command(command: str) -> None:
-    global _session
-    session, _session = _session, None
+    global _session, _deferred
+    session, _session, _deferred = _session, None, None
     if session is None:
         if command in ("create", "env_create") and integrity_mode() != OFF:
             prefix = _target()
@@ -434,7 +446,15 @@ def _refuses_in_transaction() -> bool:
 
 
 def watches(target_prefix: Any) -> bool:
-    """Whether the guard watches the command that changes ``target_prefix``."""
+    """Whether the guard watches the command that changes ``target_prefix``; for a
+    command that named no target, the guard starts watching it here."""
+    global _deferred
+    if _session is None and _deferred is not None:
+        command, _deferred = _deferred, None
+        prefix = str(target_prefix)
+        if os.path.isdir(os.path.join(prefix, "conda-meta")):
+            with _quiet_gc():
+                _start(command, prefix, integrity_mode(), in_transaction=True)
     session = _session
     return session is not None and os.path.realpath(str(target_prefix)) == os.path.realpath(
         session.prefix

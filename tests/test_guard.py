@@ -235,6 +235,31 @@ def test_modes_compare_with_the_snapshot_after_the_transaction(sandbox: Conda, e
     assert "it was executable at snapshot" in finding["message"]
 
 
+@needs_actions
+def test_env_update_from_a_file_is_guarded(sandbox: Conda, tmp_path: Path) -> None:
+    """`conda env update -f FILE` names its target only in the file; conda 25.5 and
+    later tell it to the transaction actions, where the guard starts."""
+    sandbox.run("create", "-n", "fromfile", "--yes", "--quiet", "libfoo=1.0")
+    prefix = sandbox.envs_dir / "fromfile"
+    (prefix / "include" / "foo.h").unlink()
+    spec = tmp_path / "environment.yml"
+    spec.write_text(
+        f"name: fromfile\nchannels:\n  - {sandbox.channel.as_uri()}\n"
+        "dependencies:\n  - libfoo=1.0\n  - clobber-a\n"
+    )
+    before = meta_of(prefix)
+    refused = sandbox.run("env", "update", "-f", str(spec), check=False, env=REFUSE)
+    assert refused.returncode == 1, str(refused)
+    assert "IntegrityRefusal" in refused.stderr and "include/foo.h" in refused.stderr
+    assert meta_of(prefix) == before
+    warned = sandbox.run("env", "update", "-f", str(spec), env=WARN)
+    assert f"conda-integrity: 1 problem(s) in {prefix}:" in warned.stderr
+    assert record_of(prefix, "clobber-a").is_file()
+    events = sandbox.run("integrity", "log", "-n", "fromfile", "--json").json()["events"]
+    last = next(e for e in events if e["type"] == "transaction")
+    assert (last["command"], last["state"]) == ("env_update", "finished")
+
+
 # -- snapshot, log, diff ---------------------------------------------------------------
 
 
