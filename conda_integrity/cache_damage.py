@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from .cache_observe import CacheDisk, archive_digest_of, archive_size_of
 from .cache_scan import CachedPackage
-from .checks.altered_file import kind_of
+from .checks.altered_file import content_difference, kind_of
 from .findings import CACHE_CORRUPT, ERROR, UNREADABLE, WARNING, Finding
 from .records import DIRECTORY, FILE, SYMLINK, OwnedPath
 
@@ -85,22 +85,8 @@ def _judge_path(
         return None
     if owned.kind != FILE:
         return None
-    if owned.size is not None and info.st_size != owned.size:
-        return (
-            "size",
-            f"is {info.st_size} bytes, not {owned.size}",
-            {"size": owned.size},
-            {"size": info.st_size},
-        )
-    sha256 = disk.digests.get(full)
-    if owned.sha256 and sha256 is not None and sha256 != owned.sha256:
-        return (
-            "sha256",
-            "content differs from info/paths.json",
-            {"sha256": owned.sha256, "size": owned.size},
-            {"sha256": sha256, "size": info.st_size},
-        )
-    return None
+    differs = "content differs from info/paths.json"
+    return content_difference(owned, info.st_size, disk.digests.get(full), differs)
 
 
 def _judge_archive(package: CachedPackage, disk: CacheDisk) -> Damage | None:

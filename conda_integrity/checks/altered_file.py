@@ -47,6 +47,20 @@ def kind_of(mode: int) -> str:
     return "unknown"
 
 
+def content_difference(
+    owned: OwnedPath, size: int, sha256: str | None, differs: str
+) -> tuple[str, str, dict, dict] | None:
+    """(detail, message, expected, actual) when a regular file's size or content is
+    not what its package records, else None. ``sha256`` is None when the file was
+    not hashed; ``differs`` is the message for different content."""
+    if owned.size is not None and size != owned.size:
+        return "size", f"is {size} bytes, not {owned.size}", {"size": owned.size}, {"size": size}
+    if owned.sha256 and sha256 is not None and sha256 != owned.sha256:
+        expected = {"sha256": owned.sha256, "size": owned.size}
+        return "sha256", differs, expected, {"sha256": sha256, "size": size}
+    return None
+
+
 def _expected_kinds(owned: OwnedPath, cache_target: str | None) -> tuple[str, ...]:
     if owned.kind == DIRECTORY:
         return ("directory",)
@@ -82,22 +96,7 @@ def _judge(owned: OwnedPath, state: PrefixState) -> tuple[str, str, dict, dict] 
             )
     if owned.kind == SYMLINK or actual_kind != "file":
         return None
-    if owned.size is not None and info.st_size != owned.size:
-        return (
-            "size",
-            f"is {info.st_size} bytes, not {owned.size}",
-            {"size": owned.size},
-            {"size": info.st_size},
-        )
-    sha256 = disk.sha256.get(owned.path)
-    if owned.sha256 and sha256 is not None and sha256 != owned.sha256:
-        return (
-            "sha256",
-            "content differs",
-            {"sha256": owned.sha256, "size": owned.size},
-            {"sha256": sha256, "size": info.st_size},
-        )
-    return None
+    return content_difference(owned, info.st_size, disk.sha256.get(owned.path), "content differs")
 
 
 def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | None:
