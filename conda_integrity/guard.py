@@ -38,7 +38,7 @@ from .progress import Progress
 from .render import problem_lines
 from .report import printable
 from .settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
-from .state import guard_dir
+from .state import guard_dir, users_dir
 from .verify import (
     EarlierRead,
     VerifyOptions,
@@ -89,6 +89,8 @@ class Session:
     before: snapshots.Snapshot | None = None
     #: the snapshot the post-check built
     after: snapshots.Snapshot | None = None
+    #: a ``conda create`` of a new prefix: journaled in the user's folder, not checked
+    creating: bool = False
 
 
 _session: Session | None = None
@@ -181,8 +183,11 @@ def _before_command(command: str) -> None:
     global _session, _deferred
     _session, _deferred = None, None
     mode = integrity_mode()
-    if mode == OFF or command in ("create", "env_create"):
-        return  # a new environment (or one made anew): the after-check snapshots it
+    if mode == OFF:
+        return
+    if command in ("create", "env_create"):
+        _start_creation(command)  # the after-check snapshots what it made
+        return
     if command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv):
         # the environment file names the target: only conda's transaction actions
         # (25.5 and later) tell it, see watches()
@@ -192,6 +197,33 @@ def _before_command(command: str) -> None:
     if prefix is None or not os.path.isdir(os.path.join(prefix, "conda-meta")):
         return
     _start(command, prefix, mode, in_transaction=False)
+
+
+def _start_creation(command: str) -> None:
+    """Journal a ``conda create`` of a new prefix, so that an interruption is seen.
+
+    The entry goes to the user's folder for the prefix: writing into the prefix
+    before conda makes it would leave a folder behind when the command fails.
+    """
+    global _session
+    from conda.base.context import context
+
+    if context.dry_run or (
+        command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv)
+    ):
+        return
+    prefix = _target()
+    if prefix is None or os.path.lexists(os.path.join(prefix, "conda-meta")):
+        return  # made anew over an environment: its own journal tells the rest
+    session = Session(prefix, integrity_mode(), command, users_dir(prefix), creating=True)
+    try:
+        session.entry, session.lock = journal.begin(
+            session.guard_dir, command, list(sys.argv), None
+        )
+    except OSError as error:
+        log.debug("cannot journal the creation of %s: %s", prefix, error)
+        return
+    _session = session
 
 
 def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
@@ -343,7 +375,7 @@ def after_transaction() -> None:
 
 def _after_transaction() -> None:
     session = _session
-    if session is None:
+    if session is None or session.creating:
         return
     fresh = check_transaction(session, in_transaction=True)
     if fresh and session.mode == REFUSE:
@@ -367,7 +399,11 @@ def after_command(command: str) -> None:
 def _after_command(command: str) -> None:
     global _session, _deferred
     session, _session, _deferred = _session, None, None
-    if session is None:
+    if session is not None and session.creating and session.entry is not None:
+        session.entry.state = journal.FINISHED
+        with contextlib.suppress(OSError):
+            journal.end(session.guard_dir, session.entry, session.lock)
+    if session is None or session.creating:
         if command in ("create", "env_create") and integrity_mode() != OFF:
             prefix = _target()
             if prefix and os.path.isdir(os.path.join(prefix, "conda-meta")):

@@ -36,9 +36,15 @@ def can_write(prefix: str) -> bool:
 def guard_dir(prefix: str) -> str:
     """Where the guard keeps snapshots and its journal for ``prefix``: the prefix's
     state folder if this user may write it, else the user's cache."""
-    inside = os.path.join(prefix, STATE_DIR)
     if can_write(prefix):
-        return inside
+        return os.path.join(prefix, STATE_DIR)
+    return users_dir(prefix)
+
+
+def users_dir(prefix: str) -> str:
+    """The user's own folder for ``prefix``, in the user's cache: the guard's state
+    of a prefix the user cannot write, and the journal of a ``conda create`` that
+    has not made the prefix yet."""
     from platformdirs import user_cache_dir
 
     key = hashlib.sha256(os.path.realpath(prefix).encode("utf-8", "surrogateescape"))
@@ -46,13 +52,14 @@ def guard_dir(prefix: str) -> str:
 
 
 def guard_dirs_to_read(prefix: str) -> tuple[str, ...]:
-    """:func:`guard_dir`, and for a user who may not write the prefix, also the
-    prefix's own state folder: the transactions of the user who may."""
-    mine = guard_dir(prefix)
-    inside = os.path.join(prefix, STATE_DIR)
-    if mine != inside and os.path.isdir(inside):
-        return (mine, inside)
-    return (mine,)
+    """Every folder with journal entries about ``prefix``: :func:`guard_dir`, the
+    prefix's own state folder (the transactions of the user who may write it) and
+    the user's own (a ``conda create`` of it, and more if it was read-only once)."""
+    folders = [guard_dir(prefix)]
+    for folder in (os.path.join(prefix, STATE_DIR), users_dir(prefix)):
+        if folder not in folders and os.path.isdir(folder):
+            folders.append(folder)
+    return tuple(folders)
 
 
 def read_json(path: str) -> Any:

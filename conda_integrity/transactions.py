@@ -38,13 +38,23 @@ class OpenTransaction:
     running: bool
 
 
-def review(guard_dir: str, state: PrefixState, capture: bool) -> list[OpenTransaction]:
-    """The open and interrupted transactions of the prefix ``state`` describes
-    (a whole-prefix read); with ``capture``, judge and write back gone ones."""
+def review(guard_dirs: tuple[str, ...], state: PrefixState, capture: bool) -> list[OpenTransaction]:
+    """The open and interrupted transactions of the prefix ``state`` describes (a
+    whole-prefix read), from the journals in ``guard_dirs``; with ``capture``,
+    judge and write back gone ones. A transaction that ended, in any of them,
+    supersedes every one that started before it."""
+    open_entries: list[tuple[str, journal.Entry]] = []
+    last_ended = ""
+    for guard_dir in guard_dirs:
+        for entry in journal.newest_first(guard_dir):
+            if entry.state in (journal.FINISHED, journal.CLOSED):
+                last_ended = max(last_ended, entry.id)  # ids start with the time
+                break
+            open_entries.append((guard_dir, entry))
     found = []
-    for entry in journal.newest_first(guard_dir):
-        if entry.state in (journal.FINISHED, journal.CLOSED):
-            break  # what is older was superseded by a transaction that ended
+    for guard_dir, entry in open_entries:
+        if entry.id < last_ended:
+            continue
         if entry.state == journal.INTERRUPTED:
             found.append(OpenTransaction(entry, running=False))
             continue
@@ -96,7 +106,9 @@ def _evidence(guard_dir: str, entry: journal.Entry, state: PrefixState) -> dict[
         progress["records_removed"] = [record.stem for record in changes.records_removed]
         progress["files_gone"] = sum(1 for c in changes.files if c.change == REMOVED)
         progress["files_changed"] = sum(1 for c in changes.files if c.change != REMOVED)
-    elif not (backups or progress["unlinked"] or progress["linked"]):
+    elif not (
+        backups or progress["unlinked"] or progress["linked"] or progress["files_without_record"]
+    ):
         return {}  # no snapshot before it, and no trace of it: nothing to tell
     return progress
 

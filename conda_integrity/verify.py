@@ -290,11 +290,7 @@ def read_state(
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal
-        found = [
-            one
-            for folder in guard_dirs_to_read(prefix)
-            for one in review(folder, state, capture=True)
-        ]
+        found = review(guard_dirs_to_read(prefix), state, capture=True)
         state = replace(state, transactions=tuple(found))
     memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
     return state, memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -199,6 +200,32 @@ def test_kill_9_is_reported_by_the_next_verify_and_the_next_install(
     assert findings(verify(sandbox, env), "interrupted-transaction") == []
 
 
+def test_kill_9_of_a_create_is_reported_until_it_is_made_anew(
+    sandbox: Conda, tmp_path: Path
+) -> None:
+    prefix = tmp_path / "new"
+    specs = ("libfoo=1.0", "slowpost")
+    kill_mid_transaction(sandbox, prefix, tmp_path / "handshake", *specs, command="create")
+    (finding,) = findings(verify(sandbox, prefix), "interrupted-transaction")
+    progress = finding["transaction"]["progress"]
+    assert progress["not_recorded"] == ["libfoo-1.0-h1234_0", "slowpost-1.0-0"]
+    assert progress["files_without_record"] > 0
+    # conda does not create over what it left: the fix removes it first
+    fix = f"rm -rf {prefix} && conda create -p {prefix} --yes libfoo=1.0 slowpost"
+    assert finding["fix"] == fix
+    shutil.rmtree(prefix)
+    sandbox.create(prefix, "libfoo=1.0")
+    assert verify(sandbox, prefix)["findings"] == []
+
+
+def test_a_create_that_fails_leaves_nothing_and_no_alarm(sandbox: Conda, tmp_path: Path) -> None:
+    prefix = tmp_path / "new"
+    assert sandbox.create(prefix, "no-such-package", check=False).returncode == 1
+    assert not prefix.exists()
+    sandbox.create(prefix, "libfoo=1.0")
+    assert verify(sandbox, prefix)["findings"] == []
+
+
 def test_a_failed_solve_is_no_interruption(sandbox: Conda, env: Path) -> None:
     result = sandbox.install(env, "no-such-package", check=False)
     assert result.returncode == 1 and guard_lines(result.stderr) == []
@@ -331,7 +358,7 @@ def test_a_prefix_the_user_cannot_write_is_guarded_from_the_users_cache(
     finally:
         for folder in folders:
             folder.chmod(0o755)
-    transaction, snapshot = events  # the state before the install was snapshot 1's
+    transaction, snapshot = events[:2]  # the state before the install was snapshot 1's
     assert (transaction["type"], transaction["before"]) == ("transaction", 1)
     assert (snapshot["type"], snapshot["number"]) == ("snapshot", 1)
     assert transaction["state"] == "closed"  # conda could not write: nothing changed

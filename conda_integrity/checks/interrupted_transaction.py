@@ -3,7 +3,8 @@
 The journal entry says what the command meant to do (its plan) and the review
 (:mod:`conda_integrity.transactions`) what it left: packages unlinked, linked
 without a record, files renamed to ``.c~``, a history not written. Running the
-same command again lets conda finish the job.
+same command again lets conda finish the job; a ``conda create`` after removing
+the half-made prefix, which conda does not create over.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..journal import Entry
 from .context import PrefixState
 
 PREFIX_OPTIONS = ("-p", "--prefix", "-n", "--name")
+CREATE = ("create", "env_create")
 
 
 def _again(entry: Entry, prefix: str) -> str:
@@ -60,6 +62,9 @@ def check(state: PrefixState) -> Iterator[Finding]:
         entry = transaction.entry
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.started))
         again = _again(entry, state.prefix)
+        fix = again
+        if entry.command in CREATE:
+            fix = f"rm -rf {shlex.quote(state.prefix)} && {again}"
         yield Finding(
             INTERRUPTED_TRANSACTION,
             ERROR,
@@ -75,6 +80,6 @@ def check(state: PrefixState) -> Iterator[Finding]:
                     "plan": entry.plan,
                     "progress": entry.outcome,
                 },
-                "fix": again,
+                "fix": fix,
             },
         )

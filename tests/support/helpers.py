@@ -60,15 +60,17 @@ def replace_file(path: Path, content: bytes) -> None:
     os.replace(tmp, path)
 
 
-def kill_mid_transaction(conda: Conda, prefix: Path, handshake: Path, *specs: str, **env: str):
-    """Start ``conda install SPECS`` (which must include ``slowpost``) and SIGKILL it
+def kill_mid_transaction(
+    conda: Conda, prefix: Path, handshake: Path, *specs: str, command: str = "install", **env: str
+):
+    """Start ``conda COMMAND SPECS`` (which must include ``slowpost``) and SIGKILL it
     while slowpost's post-link script runs: files linked, records not yet written."""
     import signal
     import time
 
     handshake.mkdir(exist_ok=True)
     process = conda.popen(
-        "install",
+        command,
         "-p",
         str(prefix),
         "--yes",
