@@ -147,6 +147,11 @@ def _changes_lines(files: list[FileChange]) -> list[str]:
     return lines
 
 
+def _target_in_file(command: str) -> bool:
+    """Whether an environment file, not -n/-p, names the command's target."""
+    return command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv)
+
+
 def _target() -> str | None:
     from conda.base.context import context
 
@@ -188,7 +193,7 @@ def _before_command(command: str) -> None:
     if command in ("create", "env_create"):
         _start_creation(command)  # the after-check snapshots what it made
         return
-    if command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv):
+    if _target_in_file(command):
         # the environment file names the target: only conda's transaction actions
         # (25.5 and later) tell it, see watches()
         _deferred = command
@@ -208,9 +213,7 @@ def _start_creation(command: str) -> None:
     global _session
     from conda.base.context import context
 
-    if context.dry_run or (
-        command in FROM_FILE and not any(arg.startswith(PREFIX_OPTIONS) for arg in sys.argv)
-    ):
+    if context.dry_run or _target_in_file(command):
         return
     prefix = _target()
     if prefix is None or os.path.lexists(os.path.join(prefix, "conda-meta")):
