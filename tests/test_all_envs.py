@@ -151,3 +151,33 @@ def test_all_with_a_target_is_a_usage_error(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_bar_over_environments_on_stderr(
+    machine: dict[str, Path],
+    sandbox: Conda,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In conda's process, as `conda integrity verify --all` runs it: the bar shows
+    at once here (these environments take less than the usual moment)."""
+    from conda.base.context import reset_context
+
+    from conda_integrity import progress
+    from conda_integrity.all_envs import verify_all
+    from conda_integrity.verify import VerifyOptions
+
+    for name, value in sandbox.environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(progress, "DELAY", 0)
+    reset_context()
+    try:
+        every = verify_all(VerifyOptions(), progress.Progress(enabled=True))
+    finally:
+        monkeypatch.undo()
+        reset_context()
+    out, err = capsys.readouterr()
+    count = len(every.environments)
+    assert count >= 4  # one, two, three, plain (skipped) and conda's root prefix
+    assert out == ""
+    assert "Verifying environments" in err and f" 0/{count} [" in err and "env/s" in err
