@@ -407,7 +407,8 @@ def _after_command(command: str) -> None:
         with contextlib.suppress(OSError):
             journal.end(session.guard_dir, session.entry, session.lock)
     if session is None or session.creating:
-        if command in ("create", "env_create") and integrity_mode() != OFF:
+        creates = command in ("create", "env_create") and not _target_in_file(command)
+        if creates and integrity_mode() != OFF:
             prefix = _target()
             if prefix and os.path.isdir(os.path.join(prefix, "conda-meta")):
                 _first_snapshot(prefix)

@@ -287,6 +287,25 @@ def test_env_update_from_a_file_is_guarded(sandbox: Conda, tmp_path: Path) -> No
     assert (last["command"], last["state"]) == ("env_update", "finished")
 
 
+def test_env_create_from_a_file_writes_into_no_other_environment(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    """`conda env create -f FILE` names its target only in the file; conda's own
+    target is then the active environment, which must stay untouched."""
+    spec = tmp_path / "environment.yml"
+    spec.write_text(
+        f"name: fromfile\nchannels:\n  - {sandbox.channel.as_uri()}\n"
+        "dependencies:\n  - libfoo=1.0\n"
+    )
+    active = {"CONDA_DEFAULT_ENV": str(env)}
+    log = ("integrity", "log", "-p", str(env), "--json")
+    before = sandbox.run(*log).json()["events"]
+    sandbox.run("env", "create", "-f", str(spec), env=active)
+    assert record_of(sandbox.envs_dir / "fromfile", "libfoo").is_file()
+    assert sandbox.run(*log).json()["events"] == before
+    assert verify(sandbox, sandbox.envs_dir / "fromfile")["findings"] == []
+
+
 # -- snapshot, log, diff ---------------------------------------------------------------
 
 
