@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -10,18 +9,13 @@ import pytest
 
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda, Result
-from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary
+from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify_json
 
 ZLIBBY_ARCHIVE = "lib/libzlibby.a"  # 3 MiB: hashed on a worker thread
 
 
 def verify_all(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
-    """``verify --all --json``: the envelope, after checking the exit code."""
-    result = conda.run("integrity", "verify", "--all", "--json", *args, check=False, **kwargs)
-    assert result.returncode in (0, 1), str(result)
-    document = json.loads(result.stdout)
-    assert result.returncode == (0 if document["ok"] else 1), str(result)
-    return document, result
+    return verify_json(conda, "--all", *args, **kwargs)
 
 
 def by_prefix(document: dict) -> dict[str, dict]:

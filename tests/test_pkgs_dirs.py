@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda, Result
-from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify
+from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify, verify_json
 
 LIBFOO = "libfoo-1.0-h1234_0"
 ZLIBBY = "zlibby-1.3-h0_1"  # a .conda archive, with a symlink and a 3 MiB file
@@ -19,12 +18,7 @@ EDIT_IN_PLACE = "one environment damages the package cache and every environment
 
 
 def verify_pkgs(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
-    """``verify --pkgs-dirs --json``: the report, after checking the exit code."""
-    result = conda.run("integrity", "verify", "--pkgs-dirs", "--json", *args, check=False, **kwargs)
-    assert result.returncode in (0, 1), str(result)
-    report = json.loads(result.stdout)
-    assert result.returncode == (0 if report["ok"] else 1), str(result)
-    return report, result
+    return verify_json(conda, "--pkgs-dirs", *args, **kwargs)
 
 
 def only(report: dict, code: str = "cache-corrupt") -> dict:

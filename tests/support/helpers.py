@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from tests.support.conda_cli import Conda
+from tests.support.conda_cli import Conda, Result
 from tests.support.real_conda import ensure_conda
 
 ensure_conda()
@@ -22,13 +22,19 @@ CONDA_VERSION = Version(conda.__version__)
 STANDARD_SPECS = ("python", "libfoo=1.0", "footools", "pyfoo", "zlibby")
 
 
-def verify(conda: Conda, prefix: Path, *args: str, **kwargs) -> dict:
-    """``conda integrity verify --json``: the report, after checking the exit code."""
-    result = conda.verify(prefix, "--json", *args, **kwargs)
+def verify_json(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
+    """``conda integrity verify --json ARGS``: the document, after checking that the
+    exit code agrees with it, and the run."""
+    result = conda.run("integrity", "verify", "--json", *args, check=False, **kwargs)
     assert result.returncode in (0, 1), str(result)
-    report = json.loads(result.stdout)
-    assert result.returncode == (0 if report["ok"] else 1), str(result)
-    return report
+    document = json.loads(result.stdout)
+    assert result.returncode == (0 if document["ok"] else 1), str(result)
+    return document, result
+
+
+def verify(conda: Conda, prefix: Path, *args: str, **kwargs) -> dict:
+    """``conda integrity verify -p PREFIX --json``: the report."""
+    return verify_json(conda, "-p", str(prefix), *args, **kwargs)[0]
 
 
 def findings(report: dict, code: str | None = None) -> list[dict]:
