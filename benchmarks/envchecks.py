@@ -27,14 +27,15 @@ from tests.support.real_conda import ensure_conda
 
 ensure_conda()
 
-from conda_integrity.dependencies import find_unmet, unmet_specs  # noqa: E402
-from conda_integrity.hashcache import RACY_SECONDS  # noqa: E402
-from conda_integrity.history import read_history  # noqa: E402
-from conda_integrity.installed import InstalledPackage, records_key  # noqa: E402
-from conda_integrity.prefix import record_files  # noqa: E402
+from conda_integrity.observe.clean_records import Verdicts  # noqa: E402
+from conda_integrity.observe.conda_history import read_history  # noqa: E402
+from conda_integrity.observe.dependencies import find_unmet, unmet_specs  # noqa: E402
+from conda_integrity.observe.known_hashes import RACY_SECONDS  # noqa: E402
 from conda_integrity.progress import Progress  # noqa: E402
-from conda_integrity.verdicts import Verdicts  # noqa: E402
-from conda_integrity.verify import VerifyOptions, _site_packages, verify_prefix  # noqa: E402
+from conda_integrity.records.installed import InstalledPackage, records_key  # noqa: E402
+from conda_integrity.records.reader import record_files  # noqa: E402
+from conda_integrity.verify.read import VerifyOptions, _site_packages  # noqa: E402
+from conda_integrity.verify.run import verify_prefix  # noqa: E402
 
 
 def median_ms(run, repeat: int) -> float:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from conda.plugins import hookimpl
 def conda_subcommands():
     from conda.plugins.types import CondaSubcommand
 
-    from . import cli
+    from .cli import main as cli
 
     yield CondaSubcommand(
         name="integrity",
@@ -34,25 +34,27 @@ GUARD = "conda-integrity-guard"
 def conda_pre_commands():
     from conda.plugins.types import CondaPreCommand
 
-    from . import hooks
+    from .compat import GUARDED_COMMANDS
+    from .guard import hooks
 
-    yield CondaPreCommand(name=GUARD, action=hooks.before_command, run_for=set(hooks.GUARDED))
+    yield CondaPreCommand(name=GUARD, action=hooks.before_command, run_for=set(GUARDED_COMMANDS))
 
 
 @hookimpl
 def conda_post_commands():
     from conda.plugins.types import CondaPostCommand
 
-    from . import hooks
+    from .compat import GUARDED_COMMANDS
+    from .guard import hooks
 
-    yield CondaPostCommand(name=GUARD, action=hooks.after_command, run_for=set(hooks.GUARDED))
+    yield CondaPostCommand(name=GUARD, action=hooks.after_command, run_for=set(GUARDED_COMMANDS))
 
 
 @hookimpl
 def conda_post_solves():
     from conda.plugins.types import CondaPostSolve
 
-    from . import hooks
+    from .guard import hooks
 
     yield CondaPostSolve(name=GUARD, action=hooks.after_solve)
 
@@ -65,7 +67,7 @@ def conda_post_solves():
 def conda_pre_transaction_actions():
     from conda.plugins.types import CondaPreTransactionAction
 
-    from . import hooks
+    from .guard import hooks
 
     yield CondaPreTransactionAction(name=GUARD, action=hooks.transaction_actions()[0])
 
@@ -74,7 +76,7 @@ def conda_pre_transaction_actions():
 def conda_post_transaction_actions():
     from conda.plugins.types import CondaPostTransactionAction
 
-    from . import hooks
+    from .guard import hooks
 
     yield CondaPostTransactionAction(name=GUARD, action=hooks.transaction_actions()[1])
 
@@ -83,7 +85,7 @@ def conda_post_transaction_actions():
 def conda_exception_observers():
     from conda.plugins.types import CondaExceptionObserver
 
-    from . import hooks
+    from .guard import hooks
 
     yield CondaExceptionObserver(
         name=GUARD, hook=hooks.on_exception_event, watch_for={"BaseException"}
@@ -92,6 +94,6 @@ def conda_exception_observers():
 
 @hookimpl
 def conda_health_checks():
-    from . import doctor
+    from .cli import doctor
 
     yield doctor.health_check()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import ERROR, SEVERITIES, Finding
+from .findings import CODE_WIDTH, ERROR, SEVERITIES, Finding
 
 _ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
@@ -24,6 +24,12 @@ def _printable_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _printable_value(v) for k, v in value.items()}
     return value
+
+
+def finding_head(finding: Finding) -> str:
+    """The start of a finding's line in a report for people: severity, code, path."""
+    where = f"{printable(finding.path)}: " if finding.path else ""
+    return f"  {finding.severity:<8} {finding.code:<{CODE_WIDTH}} {where}"
 
 
 @dataclass

@@ -158,8 +158,8 @@ def test_a_bar_over_environments_on_stderr(
     from conda.base.context import reset_context
 
     from conda_integrity import progress
-    from conda_integrity.all_envs import verify_all
-    from conda_integrity.verify import VerifyOptions
+    from conda_integrity.verify.all_envs import verify_all
+    from conda_integrity.verify.read import VerifyOptions
 
     for name, value in sandbox.environ().items():
         monkeypatch.setenv(name, value)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity.hashcache import RACY_SECONDS
+from conda_integrity.observe.known_hashes import RACY_SECONDS
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import edit_in_place, record_of, replace_file, summary, verify

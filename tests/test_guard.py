@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity.hooks import has_transaction_actions
+from conda_integrity.compat import has_transaction_actions
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import (

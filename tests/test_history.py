@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from conda_integrity.hashcache import RACY_SECONDS
+from conda_integrity.observe.known_hashes import RACY_SECONDS
 from tests.support.conda_cli import Conda
 from tests.support.helpers import findings, record_of, summary, verify
 

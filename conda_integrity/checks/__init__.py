@@ -7,6 +7,10 @@ the walk of the prefix) and reports; it never touches the disk itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from ..findings import Finding
+from ..observe.prefix_state import PrefixState
 from . import (
     altered_file,
     clobbered_file,
@@ -24,7 +28,8 @@ from . import (
     unsatisfied_dependency,
     untracked_file,
 )
-from .context import Check, PrefixState
+
+Check = Callable[[PrefixState], Iterable[Finding]]
 
 #: every check, in the order their findings are reported
 CHECKS: list[Check] = [
@@ -45,4 +50,4 @@ CHECKS: list[Check] = [
     spec_drift.check,
 ]
 
-__all__ = ["CHECKS", "Check", "PrefixState"]
+__all__ = ["CHECKS", "Check"]

@@ -25,9 +25,9 @@ import stat
 from collections.abc import Iterator
 
 from ..findings import ALTERED_FILE, ERROR, Finding
-from ..fixes import clear_cached_package, exact_spec, reinstall
-from ..records import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import clear_cached_package, exact_spec, reinstall
+from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 
 
 def kind_of(mode: int) -> str:

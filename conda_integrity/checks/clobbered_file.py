@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import CLOBBERED_FILE, ERROR, Finding
-from ..records import DIRECTORY, PYC
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..records.model import DIRECTORY, PYC
 
 SHARED_BY_DESIGN = (DIRECTORY, PYC)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..dependencies import CONSTRAINS
 from ..findings import CONSTRAINT_VIOLATION, ERROR, WARNING, Finding
-from ..fixes import install
-from .context import PrefixState
+from ..observe.dependencies import CONSTRAINS
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import install
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import CORRUPT_RECORD, ERROR, Finding
-from ..fixes import replace_record
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import replace_record
 
 
 def _name_of(stem: str) -> str | None:

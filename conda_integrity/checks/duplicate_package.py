@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import DUPLICATE_PACKAGE, ERROR, Finding
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

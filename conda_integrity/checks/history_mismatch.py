@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import HISTORY_MISMATCH, WARNING, Finding
-from ..history import HISTORY
-from ..sitepackages import canonical_name
-from .context import PrefixState
+from ..observe.conda_history import HISTORY
+from ..observe.prefix_state import PrefixState
+from ..observe.site_packages import canonical_name
 
 CAUSE = (
     "a transaction was cut off before it wrote the history, or another tool changed the environment"

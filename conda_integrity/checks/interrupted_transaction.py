@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..findings import ERROR, INTERRUPTED_TRANSACTION, Finding
-from ..journal import Entry
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..store.journal import Entry
 
 PREFIX_OPTIONS = ("-p", "--prefix", "-n", "--name")
 CREATE = ("create", "env_create")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import ERROR, MISSING_FILE, Finding
-from ..fixes import reinstall
-from ..records import PYC
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import reinstall
+from ..records.model import PYC
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

@@ -13,9 +13,9 @@ import stat
 from collections.abc import Iterator
 
 from ..findings import MODE_CHANGED, WARNING, Finding
-from ..fixes import reinstall
-from ..records import ENTRY_POINT, FILE
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import reinstall
+from ..records.model import ENTRY_POINT, FILE
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import PIP_OVERLAP, WARNING, Finding
-from ..sitepackages import Distribution, canonical_name
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..observe.site_packages import Distribution, canonical_name
 
 SHOWN = 3
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..dependencies import matches, package_record
-from ..envfile import CONDA, EXPLICIT, PIP, FileSpec
 from ..findings import ERROR, SPEC_DRIFT, Finding
-from ..installed import InstalledPackage
-from ..sitepackages import canonical_name
-from .context import PrefixState
+from ..observe.dependencies import matches, package_record
+from ..observe.environment_file import CONDA, EXPLICIT, PIP, FileSpec
+from ..observe.prefix_state import PrefixState
+from ..observe.site_packages import canonical_name
+from ..records.installed import InstalledPackage
 
 
 def _drift(spec: FileSpec, message: str, installed: str | None, package: str | None) -> Finding:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import TRANSACTION_DEBRIS, WARNING, Finding
-from ..tree import CONDA_TEMP_EXTENSION, SCRIPT_WRAPPER, TRANSACTION_TMP_DIR
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
+from ..observe.walk import CONDA_TEMP_EXTENSION, SCRIPT_WRAPPER, TRANSACTION_TMP_DIR
 
 
 def _what(path: str) -> str:

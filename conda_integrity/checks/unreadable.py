@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import UNREADABLE, WARNING, Finding
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..dependencies import DEPENDS, UnmetSpec
 from ..findings import ERROR, UNSATISFIED_DEPENDENCY, WARNING, Finding
-from ..fixes import install
-from .context import PrefixState
+from ..observe.dependencies import DEPENDS, UnmetSpec
+from ..observe.prefix_state import PrefixState
+from ..records.fixes import install
 
 
 def _label(stem: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import INFO, UNTRACKED_FILE, Finding
-from .context import PrefixState
+from ..observe.prefix_state import PrefixState
 
 NORMAL_TOP_LEVEL = frozenset({"conda-meta", ".condarc", ".nonadmin", "condabin", "conda-bld"})
 

@@ -1,0 +1,46 @@
+"""``conda doctor``'s ``integrity`` health check: the same verify, its report printed.
+
+conda calls a health check as ``action(prefix, verbose)`` (24.7 and 26.x
+alike); conda 26.1 added ``summary`` and an optional ``fixer``. There is no
+fixer until conda-integrity has a repair command. ``conda doctor`` exits 0
+whatever a health check finds; ``conda integrity verify`` has the exit codes.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+NAME = "integrity"
+#: the marks conda doctor prints (not importable from one place in every conda version)
+OK_MARK, X_MARK = "\u2705", "\u274c"
+SUMMARY = (
+    "Verify files, records, dependencies, history and pip installs against conda's "
+    "records (conda integrity verify)"
+)
+
+
+def run_health_check(prefix: str, verbose: bool) -> None:
+    """Verify ``prefix`` and print the report, as ``conda doctor`` shows a check."""
+    from ..exceptions import IntegrityInputError
+    from ..progress import Progress
+    from ..verify.read import VerifyOptions
+    from ..verify.run import verify_prefix
+    from .render import render_text
+
+    try:
+        report = verify_prefix(prefix, VerifyOptions(), Progress(enabled=False))
+    except IntegrityInputError as error:
+        print(f"{X_MARK} Integrity: {error}\n")
+        return
+    mark = OK_MARK if not report.findings else X_MARK
+    print(f"{mark} Integrity (conda integrity verify):\n")
+    print(render_text(report, verbose=verbose) + "\n")
+
+
+def health_check():
+    """The ``CondaHealthCheck`` for the running conda's signature."""
+    from conda.plugins.types import CondaHealthCheck
+
+    fields = inspect.signature(CondaHealthCheck).parameters
+    extra = {"summary": SUMMARY} if "summary" in fields else {}
+    return CondaHealthCheck(name=NAME, action=run_health_check, **extra)

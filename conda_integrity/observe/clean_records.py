@@ -1,0 +1,194 @@
+"""Records that verified clean, remembered with the stat keys of their files.
+
+A record is remembered when a verification found nothing wrong with it and
+knew the content of all its files. Its entry holds the (inode, ctime) of the
+record file and a digest of the (inode, ctime) of every path it owns (``0, 0``
+for a ``.pyc`` that was absent), and the record's package-level fields
+(:mod:`.installed`), which the checks across records need. Any write, chmod,
+rename or replacement changes a file's ctime or inode, so when a later run
+finds every key unchanged, nothing about the record can have changed: it is
+neither parsed nor checked again. Entries are
+not made for files changed less than ``RACY_SECONDS`` before the run
+(timestamps are coarse), nor by a different version of conda-integrity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from array import array
+from dataclasses import dataclass
+
+from .. import __version__
+from ..records.installed import InstalledPackage, package_fields
+from ..records.model import FILE, PYC, Record
+from ..store.paths import read_json, state_path, write_json
+from .disk import DiskState, relative_lstat
+from .known_hashes import RACY_SECONDS
+
+FILE_NAME = "verdicts.json"
+FORMAT = 5
+_ABSENT = (0, 0)
+
+
+@dataclass(frozen=True)
+class UnchangedRecord:
+    """A record verified clean earlier, with its record file and paths untouched since."""
+
+    stem: str
+    name: str
+    paths: tuple[str, ...]
+    #: bytes of the files whose content was verified when it was remembered
+    content_bytes: int
+    #: its package-level fields, for the checks across records and for snapshots
+    package: InstalledPackage
+    #: the lstat of each path as this run saw it (None: absent, a .pyc)
+    stats: tuple[os.stat_result | None, ...]
+    #: the digest of the stat keys of its record file and paths
+    digest: str
+
+
+def _key(info: os.stat_result) -> tuple[int, int]:
+    return info.st_ino, info.st_ctime_ns
+
+
+def _digest(keys: list[int]) -> str:
+    return hashlib.blake2b(array("Q", keys).tobytes(), digest_size=16).hexdigest()
+
+
+def record_digest(record: Record, record_file: os.stat_result, disk: DiskState) -> str:
+    """The digest of the stat keys of a record file and of the paths it owns."""
+    keys = list(_key(record_file))
+    for owned in record.paths:
+        info = disk.stats.get(owned.path)
+        keys += _ABSENT if info is None else _key(info)
+    return _digest(keys)
+
+
+class Verdicts:
+    """The clean records of one prefix, as last verified."""
+
+    def __init__(self, entries: dict[str, dict] | None = None) -> None:
+        self.entries: dict[str, dict] = entries or {}
+        self.changed = False
+
+    @classmethod
+    def load(cls, prefix: str) -> Verdicts:
+        data = read_json(state_path(prefix, FILE_NAME))
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or data.get("version") != __version__
+            or not isinstance(data.get("records"), dict)
+        ):
+            return cls()
+        return cls(data["records"])
+
+    def unchanged(
+        self,
+        prefix: str,
+        record_files: dict[str, os.stat_result],
+        trusted: dict[str, UnchangedRecord] | None = None,
+    ) -> dict[str, UnchangedRecord]:
+        """The remembered records whose record file and paths are all as they were.
+
+        The paths of a ``trusted`` record (one found unchanged moments ago, whose
+        folders have not changed since) are not looked at again.
+        """
+        with relative_lstat(prefix) as (base, fd):
+            return self._unchanged(base, fd, record_files, trusted or {})
+
+    def _unchanged(
+        self,
+        base: str,
+        fd: int | None,
+        record_files: dict[str, os.stat_result],
+        trusted: dict[str, UnchangedRecord],
+    ) -> dict[str, UnchangedRecord]:
+        found = {}
+        stat = os.stat
+        for stem, entry in self.entries.items():
+            info = record_files.get(stem)
+            if info is None or list(_key(info)) != entry.get("record"):
+                continue
+            if stem in trusted:
+                found[stem] = trusted[stem]
+                continue
+            paths = entry["paths"].split("\n") if entry["paths"] else []
+            keys: list[int] = []
+            infos: list[os.stat_result | None] = []
+            for path in paths:
+                try:
+                    item = stat(base + path, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    keys += _ABSENT
+                    infos.append(None)
+                    continue
+                keys += (item.st_ino, item.st_ctime_ns)
+                infos.append(item)
+            if _digest(keys) == entry["keys"]:
+                found[stem] = UnchangedRecord(
+                    stem,
+                    entry["name"],
+                    tuple(paths),
+                    entry["bytes"],
+                    InstalledPackage(stem, entry["package"]),
+                    tuple(infos),
+                    entry["digest"],
+                )
+        return found
+
+    def remember(
+        self,
+        record: Record,
+        record_file: os.stat_result,
+        disk: DiskState,
+        now_ns: int,
+    ) -> bool:
+        """Remember ``record`` as clean, if every key is settled; say whether it was."""
+        settled = now_ns - RACY_SECONDS * 1_000_000_000
+        if record_file.st_ctime_ns >= settled:
+            return False
+        keys: list[int] = []
+        content = 0
+        for owned in record.paths:
+            info = disk.stats.get(owned.path)
+            if info is None:
+                if owned.kind != PYC:
+                    return False
+                keys += _ABSENT
+                continue
+            if info.st_ctime_ns >= settled:
+                return False
+            if owned.kind == FILE and owned.sha256:
+                if owned.path not in disk.sha256:
+                    return False  # content not verified (--fast, or unreadable)
+                content += info.st_size
+            keys += _key(info)
+        self.entries[record.stem] = {
+            "name": record.name,
+            "digest": record_digest(record, record_file, disk),
+            "record": list(_key(record_file)),
+            "paths": "\n".join(owned.path for owned in record.paths),
+            "keys": _digest(keys),
+            "bytes": content,
+            "package": package_fields(record.raw),
+        }
+        self.changed = True
+        return True
+
+    def forget(self, stem: str) -> None:
+        if self.entries.pop(stem, None) is not None:
+            self.changed = True
+
+    def forget_all_but(self, stems: set[str]) -> None:
+        for stem in [stem for stem in self.entries if stem not in stems]:
+            self.forget(stem)
+
+    def save(self, prefix: str) -> None:
+        if self.changed:
+            write_json(
+                state_path(prefix, FILE_NAME),
+                {"format": FORMAT, "version": __version__, "records": self.entries},
+            )
+            self.changed = False

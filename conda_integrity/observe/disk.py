@@ -1,0 +1,307 @@
+"""Look at the files the records own: one ``lstat`` each, a ``readlink`` for
+symlinks, and the SHA-256 of regular files whose content the records know.
+
+This is the only step that reads the prefix's files. It reads what the checks
+need and judges nothing: the checks compare. Hashes come from the hash cache
+when a file's stat key is unchanged, or from the hashes of this run when the
+same inode was hashed already (a hard link of the package cache shared with an
+environment verified before); ``fast`` mode hashes nothing new.
+Nothing outside the prefix is read: a path reached through a folder symlink
+that leaves the prefix is not followed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from stat import S_ISLNK, S_ISREG
+
+from ..progress import Progress, Update
+from ..records import package_cache as packagecache
+from ..records.model import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
+from .hashing import LARGE, Hasher, HashJob, sha256_file
+from .inodes import InodeHashes, InodeKey, inode_key
+from .known_hashes import HashCache
+from .modes import ModeBaseline
+from .walk import PrefixTree
+
+Owners = dict[str, list[tuple[Record, OwnedPath]]]
+
+ESCAPES = "is reached through a symbolic link that leaves the environment; not followed"
+
+
+@dataclass
+class DiskState:
+    """What the disk shows for the owned paths (prefix-relative keys)."""
+
+    #: lstat of every owned path that exists
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    #: owned paths that could not be examined, with the reason
+    errors: dict[str, str] = field(default_factory=dict)
+    #: owned paths that are symlinks on disk, and where they point
+    link_targets: dict[str, str] = field(default_factory=dict)
+    #: symlinks as the package cache has them, for owned softlink paths
+    cache_link_targets: dict[str, str] = field(default_factory=dict)
+    #: content hash of regular files, hashed now or taken from the hash cache
+    sha256: dict[str, str] = field(default_factory=dict)
+    #: package paths installed executable, per record stem (absent: unknown)
+    executables: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: st_mode of owned paths in the newest snapshot, where the same record owned them
+    snapshot_modes: dict[str, int] = field(default_factory=dict)
+    #: the number of that snapshot
+    snapshot: int | None = None
+    hashed_files: int = 0
+    hashed_bytes: int = 0
+    verified_files: int = 0
+    verified_bytes: int = 0
+
+
+def owners_of(records: tuple[Record, ...]) -> Owners:
+    """Every owned path, with the records (and their entries) that own it."""
+    owners: Owners = {}
+    for record in records:
+        for owned in record.paths:
+            entry = (record, owned)
+            holders = owners.get(owned.path)
+            if holders is None:
+                owners[owned.path] = [entry]
+            else:
+                holders.append(entry)
+    return owners
+
+
+@contextmanager
+def relative_lstat(prefix: str) -> Iterator[tuple[str, int | None]]:
+    """``(base, fd)`` so that ``os.stat(base + path, dir_fd=fd, follow_symlinks=False)``
+    is the lstat of a prefix-relative path: relative to the open prefix where the
+    platform allows, which spares the kernel the prefix's own path on every call."""
+    if os.stat not in os.supports_dir_fd:  # pragma: no cover (Windows)
+        yield prefix + os.sep, None
+        return
+    fd = os.open(prefix, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        yield "", fd
+    finally:
+        os.close(fd)
+
+
+class _Containment:
+    """Is a folder of the prefix inside it once symlinks are resolved?"""
+
+    def __init__(self, prefix: str, tree: PrefixTree | None) -> None:
+        self.real_prefix = os.path.realpath(prefix)
+        self.prefix = prefix
+        self.known = tree.directories if tree is not None else {""}
+        self.memo: dict[str, bool] = {}
+
+    def inside(self, folder: str) -> bool:
+        if folder in self.known:
+            return True
+        answer = self.memo.get(folder)
+        if answer is None:
+            real = os.path.realpath(os.path.join(self.prefix, folder))
+            answer = real == self.real_prefix or real.startswith(self.real_prefix + os.sep)
+            self.memo[folder] = answer
+        return answer
+
+
+class Observer:
+    """Looks at the owned paths of a prefix.
+
+    ``start`` queues the large files of the records, largest first, for hashing
+    on worker threads, which then hash while verify walks the prefix (not while
+    it parses records: JSON parsing holds the GIL for long stretches and stalls
+    them); ``finish`` looks at every other path once all owners are known, and
+    collects the :class:`DiskState`.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        fast: bool,
+        hash_cache: HashCache,
+        inode_hashes: InodeHashes | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.fast = fast
+        self.hash_cache = hash_cache
+        self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
+        #: inodes queued for the worker threads, with every path waiting for them
+        self.queued: dict[InodeKey, list[str]] = {}
+        self.disk = DiskState()
+        self.hasher = Hasher()
+        self.containment = _Containment(prefix, None)
+        self.now_ns = time.time_ns()
+        self.started: set[str] = set()
+
+    def start(self, records: list[Record]) -> None:
+        """Queue the large files of ``records`` for hashing, largest first."""
+        if self.fast:
+            return
+        large = sorted(
+            (
+                (owned.size, owned.path, record, owned)
+                for record in records
+                for owned in record.paths
+                if owned.kind == FILE and owned.sha256 and (owned.size or 0) >= LARGE
+            ),
+            key=lambda item: item[0] or 0,
+            reverse=True,
+        )
+        owners: Owners = {path: [(record, owned)] for _, path, record, owned in large}
+        self.started.update(owners)
+        self._look(list(owners), owners, None)
+
+    def finish(
+        self,
+        owners: Owners,
+        tree: PrefixTree | None,
+        records: tuple[Record, ...],
+        modes: ModeBaseline,
+        progress: Progress,
+    ) -> DiskState:
+        """Look at the paths of ``owners`` not looked at yet; ``records`` are those
+        whose modes are needed."""
+        if tree is not None:
+            self.containment.known = tree.directories
+        disk, started = self.disk, self.started
+        # a path started as one record's may have other owners: look again unless hashed
+        rest = [
+            path
+            for path in owners
+            if path not in started or (len(owners[path]) > 1 and path not in disk.sha256)
+        ]
+        with progress.bar("Checking files", len(rest)) as advance:
+            self._look(rest, owners, advance)
+        for job, result in self.hasher.results():
+            self._hashed(job.path, job.size, result)
+            for path in self.queued.pop(inode_key(disk.stats[job.path]), ())[1:]:
+                self._known(path, disk.stats[path], result)
+        disk.verified_files += disk.hashed_files
+        disk.verified_bytes += disk.hashed_bytes
+        for record in records:
+            if any(owned.kind in (FILE, ENTRY_POINT) for owned in record.paths):
+                executables = modes.executables(record, read_cache=not self.fast)
+                if executables is not None:
+                    disk.executables[record.stem] = executables
+        return disk
+
+    def _hashed(self, path: str, size: int, result: str | OSError) -> None:
+        disk = self.disk
+        if isinstance(result, OSError):
+            disk.errors[path] = result.strerror or str(result)
+            return
+        disk.sha256[path] = result
+        disk.hashed_files += 1
+        disk.hashed_bytes += size
+        info = disk.stats[path]
+        self.hash_cache.put(path, info, result, self.now_ns)
+        self.inode_hashes.put(info, result)
+
+    def _known(self, path: str, info: os.stat_result, result: str | OSError) -> None:
+        """``path`` is an inode hashed earlier in this run (under another path)."""
+        disk = self.disk
+        if isinstance(result, OSError):
+            disk.errors[path] = result.strerror or str(result)
+            return
+        disk.sha256[path] = result
+        disk.verified_files += 1
+        disk.verified_bytes += info.st_size
+        self.hash_cache.put(path, info, result, self.now_ns)
+
+    def _look(self, paths: list[str], owners: Owners, advance: Update | None) -> None:
+        with relative_lstat(self.prefix) as (relative_base, fd):
+            self._look_at(paths, owners, advance, relative_base, fd, self.prefix + os.sep)
+
+    def _look_at(
+        self,
+        paths: list[str],
+        owners: Owners,
+        advance: Update | None,
+        relative_base: str,
+        fd: int | None,
+        base: str,
+    ) -> None:
+        disk, hash_cache, hasher = self.disk, self.hash_cache, self.hasher
+        inode_hashes, queued = self.inode_hashes, self.queued
+        stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
+        inside, fast = self.containment.inside, self.fast
+        for count, path in enumerate(paths, 1):
+            if advance is not None and not count & 4095:
+                advance(4096)
+            holders = owners[path]
+            if not inside(path.rpartition("/")[0]):
+                errors[path] = ESCAPES
+                continue
+            try:
+                info = stats[path] = stat(relative_base + path, dir_fd=fd, follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as error:
+                errors[path] = error.strerror or str(error)
+                continue
+            owned = holders[0][1]
+            if owned.kind == SYMLINK or (len(holders) > 1 and _any_symlink(holders)):
+                target = _cache_link_target(holders)
+                if target is not None:
+                    disk.cache_link_targets[path] = target
+            mode = info.st_mode
+            if S_ISREG(mode):
+                size = info.st_size
+                if len(holders) == 1:
+                    if owned.sha256 is None or (owned.size is not None and owned.size != size):
+                        continue  # nothing to learn from the content
+                elif not any(other.sha256 for _, other in holders):
+                    continue
+                known = hash_cache.get(path, info)
+                if known is not None:
+                    hashes[path] = known
+                    disk.verified_files += 1
+                    disk.verified_bytes += size
+                    continue
+                known = inode_hashes.get(info)
+                if known is not None:
+                    self._known(path, info, known)
+                elif fast:
+                    continue
+                elif size >= LARGE:
+                    key = inode_key(info)
+                    waiting = queued.get(key)
+                    if waiting is None:
+                        queued[key] = [path]
+                        hasher.submit(HashJob(path, base + path, info.st_ino, size))
+                    elif path not in waiting:
+                        waiting.append(path)
+                else:
+                    try:
+                        digest: str | OSError = sha256_file(base + path, info.st_ino)
+                    except OSError as error:
+                        digest = error
+                    self._hashed(path, size, digest)
+            elif S_ISLNK(mode):
+                try:
+                    disk.link_targets[path] = os.readlink(base + path)
+                except OSError as error:
+                    errors[path] = error.strerror or str(error)
+
+
+def _any_symlink(holders: list[tuple[Record, OwnedPath]]) -> bool:
+    return any(owned.kind == SYMLINK for _, owned in holders)
+
+
+def _cache_link_target(holders: list[tuple[Record, OwnedPath]]) -> str | None:
+    for record, owned in holders:
+        if owned.kind != SYMLINK or owned.source is None:
+            continue
+        folder = packagecache.extracted_dir(record)
+        if folder is None:
+            continue
+        try:
+            return os.readlink(os.path.join(folder, owned.source))
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,117 @@
+"""The per-prefix cache of verified hashes.
+
+An entry says: the file at this path, while its ``lstat`` showed this inode,
+size, mtime and ctime, had this SHA-256. Any write to a file changes its ctime
+(which, unlike mtime, cannot be set back), and replacing it changes its inode,
+so a matching key means unchanged content. A file changed less than
+``RACY_SECONDS`` before the run is not cached: timestamps are coarse, and a
+write in the same tick as the hash would otherwise go unseen.
+
+The file (``conda-meta/integrity/hash-cache.json``) is stored by columns, the
+paths as one string, the keys as one list of integers and the digests as one
+string, which JSON reads several times faster than one object per path.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..store.paths import read_json, state_path, write_json
+
+FILE_NAME = "hash-cache.json"
+FORMAT = 2
+RACY_SECONDS = 2
+_KEY = 4  # inode, size, mtime_ns, ctime_ns
+_HEX = 64
+
+
+class HashCache:
+    """Verified hashes of one prefix, keyed by path and stat key."""
+
+    def __init__(
+        self, paths: list[str] | None = None, keys: list[int] | None = None, digests: str = ""
+    ) -> None:
+        self._reset(paths or [], keys or [], digests)
+
+    def _reset(self, paths: list[str], keys: list[int], digests: str) -> None:
+        self.index = {path: number for number, path in enumerate(paths)}
+        self.keys = keys
+        self.digests = digests
+        #: entries added, replaced (a list) or dropped (None) since loading
+        self.updates: dict[str, tuple[list[int], str] | None] = {}
+
+    @classmethod
+    def load(cls, prefix: str) -> HashCache:
+        data = read_json(state_path(prefix, FILE_NAME))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return cls()
+        paths, keys, digests = data.get("paths"), data.get("keys"), data.get("digests")
+        if not (isinstance(paths, str) and isinstance(keys, list) and isinstance(digests, str)):
+            return cls()
+        split = paths.split("\n") if paths else []
+        if len(keys) != _KEY * len(split) or len(digests) != _HEX * len(split):
+            return cls()
+        return cls(split, keys, digests)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.updates)
+
+    def get(self, path: str, info: os.stat_result) -> str | None:
+        if path in self.updates:
+            entry = self.updates[path]
+            if entry is None or entry[0] != _key(info):
+                return None
+            return entry[1]
+        number = self.index.get(path)
+        if number is None:
+            return None
+        at = _KEY * number
+        keys = self.keys
+        if (
+            keys[at + 3] == info.st_ctime_ns
+            and keys[at] == info.st_ino
+            and keys[at + 1] == info.st_size
+            and keys[at + 2] == info.st_mtime_ns
+        ):
+            return self.digests[_HEX * number : _HEX * (number + 1)]
+        return None
+
+    def put(self, path: str, info: os.stat_result, sha256: str, now_ns: int) -> None:
+        if now_ns - info.st_ctime_ns < RACY_SECONDS * 1_000_000_000:
+            if path in self.index or self.updates.get(path):
+                self.updates[path] = None
+            return
+        self.updates[path] = (_key(info), sha256)
+
+    def forget_all_but(self, paths: set[str]) -> None:
+        """Drop entries of paths no record owns any more."""
+        for path in [*self.index, *self.updates]:
+            if path not in paths:
+                self.updates[path] = None
+
+    def save(self, prefix: str) -> None:
+        if not self.updates:
+            return
+        paths, keys, digests = [], [], []
+        for path, number in self.index.items():
+            if path in self.updates:
+                continue
+            paths.append(path)
+            keys += self.keys[_KEY * number : _KEY * (number + 1)]
+            digests.append(self.digests[_HEX * number : _HEX * (number + 1)])
+        for path, entry in self.updates.items():
+            if entry is not None:
+                paths.append(path)
+                keys += entry[0]
+                digests.append(entry[1])
+        joined = "".join(digests)
+        write_json(
+            state_path(prefix, FILE_NAME),
+            {"format": FORMAT, "paths": "\n".join(paths), "keys": keys, "digests": joined},
+        )
+        self._reset(paths, keys, joined)
+
+
+def _key(info: os.stat_result) -> list[int]:
+    return [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]

@@ -1,0 +1,200 @@
+"""One walk of the prefix: its real folders, the debris of aborted conda runs,
+and (on request) every path, for the untracked-file check.
+
+Symlinks are never followed, so a link to a folder outside the prefix (or a
+link loop) is seen as a link, not entered. Like conda's own ``delete_trash``,
+the walk leaves out the base environment's ``pkgs`` and ``envs`` folders.
+
+Adding, removing or renaming an entry changes its folder's ctime, so a folder
+whose (inode, ctime) is as remembered from the last walk still holds the same
+entries and is not listed again: its subfolders are the remembered folders
+below it (``conda-meta/integrity/tree.json``). A walk that must see every file
+(``--untracked``) lists all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..store.paths import STATE_DIR, read_json, state_path, write_json
+
+CONDA_TEMP_EXTENSION = ".c~"
+CONDA_TRASH = ".conda_trash"
+TRANSACTION_TMP_DIR = ".condatmp"
+SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
+#: the wrapper scripts conda < 26.1 writes into the prefix to run link scripts
+#: (``tempfile`` names: ".tmp" and 8 random characters)
+SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
+FILE_NAME = "tree.json"
+FORMAT = 3
+#: the folders a walk trusting what it remembers still looks at (see ``trustworthy``)
+ALWAYS_LOOKED_AT = frozenset({"", "conda-meta"})
+#: the key of a folder to list again next time (no real folder has inode 0)
+UNTRUSTED = [0, 0]
+
+
+@dataclass
+class PrefixTree:
+    """What a walk of the prefix saw (paths relative, with forward slashes)."""
+
+    #: every folder reached without following a symlink; "" is the prefix itself
+    directories: set[str] = field(default_factory=lambda: {""})
+    #: leftovers of aborted conda runs: ``*.c~``, ``*.conda_trash*``, a non-empty
+    #: ``.condatmp/``, link-script wrappers
+    debris: list[str] = field(default_factory=list)
+    #: every non-folder path, when the walk was asked to collect them
+    files: list[str] = field(default_factory=list)
+    #: folders that could not be listed, with the reason
+    errors: dict[str, str] = field(default_factory=dict)
+    #: what to remember for the next walk: folder -> [inode, ctime] (UNTRUSTED when it
+    #: changed too recently or could not be listed)
+    folders: dict[str, list[int]] = field(default_factory=dict)
+    #: and folder -> debris names in it, for the folders that have any
+    folder_debris: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Remembered:
+    """The folders of the last walk, and the debris each one held."""
+
+    folders: dict[str, list[int]] = field(default_factory=dict)
+    debris: dict[str, list[str]] = field(default_factory=dict)
+
+    def trustworthy(self) -> bool:
+        """Whether a walk may take the folders this one trusted as it saw them,
+        given that every record and its files are unchanged since.
+
+        Everything an aborted conda run leaves comes with a change to a record,
+        an owned file, the prefix itself (``.condatmp``, script wrappers) or
+        ``conda-meta``: only those two folders, and the ones this walk could not
+        trust, need a look then, unless this walk found debris (which may be gone).
+        """
+        return bool(self.folders) and not self.debris
+
+    def subfolders(self) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        for path in self.folders:
+            if path:  # the prefix itself is nobody's subfolder
+                children.setdefault(path.rpartition("/")[0], []).append(path)
+        return children
+
+
+def is_debris(name: str, top_level: bool) -> bool:
+    return (
+        name.endswith(CONDA_TEMP_EXTENSION)
+        or CONDA_TRASH in name
+        or (top_level and SCRIPT_WRAPPER.fullmatch(name) is not None)
+    )
+
+
+def load_remembered(prefix: str) -> Remembered:
+    data = read_json(state_path(prefix, FILE_NAME))
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return Remembered()
+    folders, debris = data.get("folders"), data.get("debris")
+    if not isinstance(folders, dict) or not isinstance(debris, dict):
+        return Remembered()
+    return Remembered(folders, debris)
+
+
+def save_remembered(prefix: str, tree: PrefixTree, before: Remembered) -> None:
+    if tree.folders != before.folders or tree.folder_debris != before.debris:
+        write_json(
+            state_path(prefix, FILE_NAME),
+            {"format": FORMAT, "folders": tree.folders, "debris": tree.folder_debris},
+        )
+
+
+def walk_prefix(
+    prefix: str,
+    collect_files: bool = False,
+    remembered: Remembered | None = None,
+    settled_ns: int = 0,
+    trust_remembered: bool = False,
+) -> PrefixTree:
+    """Walk ``prefix`` once, depth first, without following symlinks.
+
+    Folders whose key matches ``remembered`` are not listed again (unless
+    ``collect_files``); with ``trust_remembered`` (see ``Remembered.trustworthy``)
+    their key is not even looked at. Folders changed after ``settled_ns`` are not
+    remembered, because a change in the same clock tick would leave the key as it is.
+    """
+    tree = PrefixTree()
+    known = Remembered() if collect_files or remembered is None else remembered
+    children = known.subfolders() if known.folders else {}
+    lstat = os.lstat
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        full = f"{prefix}{os.sep}{folder}" if folder else prefix
+        key = known.folders.get(folder)
+        if trust_remembered and key not in (None, UNTRUSTED) and folder not in ALWAYS_LOOKED_AT:
+            tree.folders[folder] = key
+            subfolders = children.get(folder, [])
+            tree.directories.update(subfolders)
+            pending.extend(reversed(subfolders))
+            continue
+        try:
+            info = lstat(full)
+            if key is not None and key[1] == info.st_ctime_ns and key[0] == info.st_ino:
+                subfolders, debris = children.get(folder, []), known.debris.get(folder, [])
+            else:
+                subfolders, debris = _list(full, folder, tree, collect_files)
+        except OSError as error:
+            tree.errors[folder] = error.strerror or str(error)
+            tree.folders[folder] = UNTRUSTED  # listed again next time
+            continue
+        if info.st_ctime_ns < settled_ns:
+            tree.folders[folder] = [info.st_ino, info.st_ctime_ns]
+            if debris:
+                tree.folder_debris[folder] = debris
+        else:
+            # every folder is remembered, or its parent's subfolders would lack it
+            tree.folders[folder] = UNTRUSTED
+        for name in debris:
+            path = f"{folder}/{name}" if folder else name
+            if path != TRANSACTION_TMP_DIR or not _is_empty(os.path.join(prefix, path)):
+                tree.debris.append(path)
+        tree.directories.update(subfolders)
+        pending.extend(reversed(subfolders))
+    tree.debris.sort()
+    return tree
+
+
+def _list(
+    full: str, folder: str, tree: PrefixTree, collect_files: bool
+) -> tuple[list[str], list[str]]:
+    """(subfolders to walk, as paths; debris, as names) of one folder."""
+    top_level = not folder
+    subfolders, debris = [], []
+    with os.scandir(full) as entries:
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                if is_debris(name, top_level):
+                    debris.append(name)
+                elif collect_files:
+                    tree.files.append(f"{folder}/{name}" if folder else name)
+            elif top_level and name == TRANSACTION_TMP_DIR:
+                debris.append(name)  # judged on every walk: is it empty?
+            elif not (top_level and name in SKIPPED_TOP_LEVEL):
+                path = f"{folder}/{name}" if folder else name
+                if path != STATE_DIR:
+                    subfolders.append(path)
+    return subfolders, debris
+
+
+def _is_empty(folder: str) -> bool:
+    # conda ignores errors of its final rmtree of .condatmp, so after a successful
+    # transaction an empty one may remain: that is no evidence of an aborted run
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False

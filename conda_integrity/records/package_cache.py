@@ -1,0 +1,75 @@
+"""Find the package-cache copy of an installed record.
+
+conda records where it extracted the package (``extracted_package_dir``) and
+where the archive was (``package_tarball_full_path``); both may have moved or
+been cleaned since, so the current ``pkgs_dirs`` are searched as well. An
+extracted folder is used only when its ``info/repodata_record.json`` names the
+same archive (sha256, else md5) as the installed record: another build with
+the same name, version and build string is another package.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any, Optional
+
+from ..store.paths import read_json
+from .model import Record
+
+ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
+Identity = tuple[Optional[str], Optional[str]]  # (sha256, md5) of the archive
+
+
+def pkgs_dirs() -> tuple[str, ...]:
+    """conda's package caches."""
+    from conda.base.context import context
+
+    return tuple(context.pkgs_dirs)
+
+
+def _identity(record: Record) -> Identity:
+    sha256, md5 = record.raw.get("sha256"), record.raw.get("md5")
+    return (
+        sha256.lower() if isinstance(sha256, str) else None,
+        md5.lower() if isinstance(md5, str) else None,
+    )
+
+
+def _same_archive(identity: Identity, repodata_record: Any) -> bool:
+    if not isinstance(repodata_record, dict):
+        return True  # nothing to compare with: the name-version-build must do
+    for ours, key in zip(identity, ("sha256", "md5")):
+        theirs = repodata_record.get(key)
+        if ours and isinstance(theirs, str):
+            return ours == theirs.lower()
+    return True
+
+
+def extracted_dir(record: Record) -> str | None:
+    """The extracted package folder for ``record``, if the cache still has it."""
+    return _extracted_dir(record.stem, record.extracted_package_dir, _identity(record))
+
+
+@cache
+def _extracted_dir(stem: str, recorded: str | None, identity: Identity) -> str | None:
+    candidates = [recorded] if recorded else []
+    candidates += [os.path.join(pkgs_dir, stem) for pkgs_dir in pkgs_dirs()]
+    for candidate in candidates:
+        info = os.path.join(candidate, "info")
+        if os.path.isdir(info) and _same_archive(
+            identity, read_json(os.path.join(info, "repodata_record.json"))
+        ):
+            return candidate
+    return None
+
+
+def tarball(record: Record) -> str | None:
+    """The package archive for ``record``, if the cache still has it."""
+    candidates = [record.package_tarball_full_path] if record.package_tarball_full_path else []
+    candidates += [
+        os.path.join(pkgs_dir, record.stem + extension)
+        for pkgs_dir in pkgs_dirs()
+        for extension in ARCHIVE_EXTENSIONS
+    ]
+    return next((c for c in candidates if os.path.isfile(c)), None)

@@ -1,0 +1,94 @@
+"""Load a prefix: check that it is a conda environment and read its records."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from ..exceptions import IntegrityInputError
+from .model import BadRecord, Record, build_record, python_site_packages, read_raw
+
+
+def not_an_environment(prefix: str) -> str | None:
+    """Why ``prefix`` (absolute) is no conda environment, or None when it is one."""
+    if not os.path.lexists(prefix):
+        return "it does not exist"
+    if not os.path.isdir(prefix):
+        return "it is not a folder"
+    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return "it has no conda-meta folder"
+    return None
+
+
+def check_prefix(prefix: str) -> str:
+    """The prefix as an absolute path, or IntegrityInputError when it is no environment."""
+    prefix = os.path.abspath(prefix)
+    reason = not_an_environment(prefix)
+    if reason == "it does not exist":
+        raise IntegrityInputError(f"no conda environment at {prefix}: {reason}")
+    if reason is not None:
+        raise IntegrityInputError(f"{prefix} is not a conda environment: {reason}")
+    return prefix
+
+
+def record_files(prefix: str) -> dict[str, os.stat_result]:
+    """The record files of ``conda-meta`` by stem (name-version-build), with their lstat."""
+    meta = os.path.join(prefix, "conda-meta")
+    found = {}
+    try:
+        with os.scandir(meta) as entries:
+            for entry in entries:
+                # "._name" files are macOS metadata, not records (conda skips them too)
+                if entry.name.endswith(".json") and not entry.name.startswith("._"):
+                    found[entry.name[: -len(".json")]] = entry.stat(follow_symlinks=False)
+    except OSError as error:
+        raise IntegrityInputError(f"cannot read {meta}: {error.strerror or error}") from None
+    return dict(sorted(found.items()))
+
+
+def read_records(prefix: str, stems: Iterable[str]) -> tuple[list[Record], list[BadRecord]]:
+    """Parse the named records; damaged ones become BadRecords, never errors.
+
+    noarch python records wait for the site-packages of python's record.
+    """
+    meta = os.path.join(prefix, "conda-meta")
+    records: list[Record] = []
+    bad: list[BadRecord] = []
+    waiting: list[tuple[str, dict[str, Any]]] = []
+    site_packages: str | None = None
+
+    def build(stem: str, raw: dict[str, Any]) -> None:
+        record = build_record(stem, raw, site_packages)
+        if isinstance(record, BadRecord):
+            bad.append(record)
+            return
+        records.append(record)
+
+    for stem in stems:
+        raw = read_raw(os.path.join(meta, stem + ".json"))
+        if isinstance(raw, BadRecord):
+            bad.append(raw)
+            continue
+        if raw.get("name") == "python" and site_packages is None:
+            site_packages = python_site_packages([raw])
+        if raw.get("noarch") == "python" and site_packages is None:
+            waiting.append((stem, raw))
+        else:
+            build(stem, raw)
+    if waiting:
+        if site_packages is None:  # python's record is not among those parsed
+            site_packages = python_site_packages(_python_records(meta))
+        for stem, raw in waiting:
+            build(stem, raw)
+    return records, sorted(bad, key=lambda b: b.file)
+
+
+def _python_records(meta: str) -> list[dict[str, Any]]:
+    raws = []
+    for name in os.listdir(meta):
+        if name.endswith(".json") and name[: -len(".json")].rsplit("-", 2)[0] == "python":
+            raw = read_raw(os.path.join(meta, name))
+            if isinstance(raw, dict):
+                raws.append(raw)
+    return raws

@@ -1,0 +1,153 @@
+"""The journal of guarded transactions: an entry per conda command that changes a prefix.
+
+An entry is written (durably) before the transaction starts, with the command,
+the process and the snapshot taken before, completed with the plan once conda
+knows it, and closed when the command ends. While it runs, the command's process
+holds a lock on the entry's lock file; the kernel releases it when the process
+ends in any way (even SIGKILL), so "started" with a free lock means the process
+is gone without finishing, and a held lock means another conda is at work now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+from .paths import write_json
+
+FOLDER = "journal"
+KEEP = 200
+
+STARTED = "started"  # the command is running, or died before it ended
+FAILED = "failed"  # the command raised an error (seen on conda >= 26.5)
+FINISHED = "finished"  # the command ended normally
+CLOSED = "closed"  # it did not finish, but changed nothing (a failed solve, say)
+INTERRUPTED = "interrupted"  # it did not finish and left the prefix changed
+OPEN_STATES = (STARTED, FAILED)
+
+
+@dataclass
+class Entry:
+    id: str
+    command: str
+    argv: list[str]
+    pid: int
+    started: float
+    state: str = STARTED
+    #: number of the snapshot taken before the transaction
+    before: int | None = None
+    #: {"unlink": [stems], "link": [stems]}, once conda has solved
+    plan: dict[str, list[str]] | None = None
+    ended: float | None = None
+    #: number of the snapshot taken after it
+    after: int | None = None
+    #: finding codes the guard reported after it, or what an interruption left
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenTransaction:
+    """A journal entry that has not ended normally."""
+
+    entry: Entry
+    #: its conda is at work right now (another process)
+    running: bool
+
+
+def _folder(guard_dir: str) -> str:
+    return os.path.join(guard_dir, FOLDER)
+
+
+def save(guard_dir: str, entry: Entry) -> None:
+    write_json(os.path.join(_folder(guard_dir), entry.id + ".json"), asdict(entry), durable=True)
+
+
+def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> tuple[Entry, IO]:
+    """Write a new entry and take its lock; keep the returned file open until the end."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    entry = Entry(
+        id=f"{stamp}-{os.getpid()}",
+        command=command,
+        argv=argv,
+        pid=os.getpid(),
+        started=now,
+        before=before,
+    )
+    folder = _folder(guard_dir)
+    os.makedirs(folder, exist_ok=True)
+    lock = open(os.path.join(folder, entry.id + ".lock"), "a+b")  # noqa: SIM115
+    _lock(lock, exclusive=True)
+    save(guard_dir, entry)
+    _prune(guard_dir)
+    return entry, lock
+
+
+def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
+    """Write the entry's final state and let go of its lock."""
+    entry.ended = entry.ended or time.time()
+    save(guard_dir, entry)
+    if lock is not None:
+        lock.close()
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(_folder(guard_dir), entry.id + ".lock"))
+
+
+def newest_first(guard_dir: str) -> Iterator[Entry]:
+    """The entries kept, newest first, read one by one; unreadable ones are skipped."""
+    folder = _folder(guard_dir)
+    try:
+        names = sorted((n for n in os.listdir(folder) if n.endswith(".json")), reverse=True)
+    except OSError:
+        return
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), "rb") as handle:
+                yield Entry(**json.loads(handle.read()))
+        except (OSError, ValueError, TypeError):
+            continue
+
+
+def is_running(guard_dir: str, entry: Entry) -> bool:
+    """Whether the entry's process still holds its lock (is still at work)."""
+    if entry.pid == os.getpid():
+        return True
+    try:
+        handle = open(os.path.join(_folder(guard_dir), entry.id + ".lock"), "rb")  # noqa: SIM115
+    except OSError:
+        return False  # lock files go away only when an entry ends
+    with handle:
+        try:
+            _lock(handle, exclusive=False)
+        except OSError:
+            return True
+        return False
+
+
+def _lock(handle: IO, exclusive: bool) -> None:
+    """Lock without waiting; OSError when another process holds the lock."""
+    if sys.platform == "win32":  # a byte-range lock does the same there
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+
+
+def _prune(guard_dir: str) -> None:
+    for entry in list(newest_first(guard_dir))[KEEP:]:
+        if entry.state in OPEN_STATES:
+            continue
+        for suffix in (".json", ".lock"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(_folder(guard_dir), entry.id + suffix))

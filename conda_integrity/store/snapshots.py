@@ -1,0 +1,329 @@
+"""Snapshots of a prefix: its exact records and a stat index of every owned file.
+
+A snapshot holds what a later roll-back or diff needs: each record (channel,
+subdir, name, version, build, the archive's sha256) and, for every path the
+records own, its kind and permission bits, size, mtime, inode and symlink
+target. The guard takes one before and one after every transaction (the one
+after is what verify compares modes against); ``conda integrity snapshot``
+takes one by hand. Snapshots are numbered per prefix, stored compressed and
+durably, and only the newest ``integrity_snapshots`` are kept.
+
+The stat index is kept per record, each compressed on its own, with the digest
+of the record's stat keys (``verify.read.state_digests``). A record whose digest is
+the same as in an earlier snapshot has the same stats, so a new snapshot copies
+its compressed block from that one: a snapshot after a transaction costs what
+the transaction changed, not what the environment holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from functools import cached_property
+from stat import S_ISLNK
+from typing import Any, NamedTuple
+
+from ..exceptions import IntegrityInputError
+from .paths import read_json, write_atomic, write_json
+
+FORMAT = 3
+FOLDER = "snapshots"
+INDEX = "index.json"
+SUFFIX = ".snapshot"
+#: snapshot files of this and of earlier formats (``NNNNNN.json.gz``)
+_SNAPSHOT_FILE = re.compile(r"(\d{6,})\.(snapshot|json\.gz)")
+MANUAL, BEFORE, AFTER = "manual", "before", "after"
+
+
+class SnapshotRecord(NamedTuple):
+    """An installed record, as exactly as a roll-back needs it."""
+
+    stem: str
+    name: str
+    version: str
+    build: str
+    channel: str | None
+    subdir: str | None
+    sha256: str | None
+    md5: str | None
+    url: str | None
+
+
+class FileStat(NamedTuple):
+    """What a snapshot knows of one owned path (mode 0: it was absent)."""
+
+    mode: int
+    size: int
+    mtime_ns: int
+    ino: int
+    target: str | None = None
+
+
+@dataclass
+class Snapshot:
+    number: int
+    created: float
+    kind: str
+    label: str | None
+    command: str | None
+    records: list[SnapshotRecord]
+    #: per record, its paths and their stats, compressed (see ``_encode_block``)
+    blocks: dict[str, bytes]
+    #: how many paths the records own (each counted once)
+    file_count: int
+    #: per record, a digest of the stat keys of its record file and paths: equal
+    #: digests, nothing changed (see ``verify.state_digests``)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The snapshot without its files, as ``log`` and the index show it."""
+        return {
+            "number": self.number,
+            "created": self.created,
+            "kind": self.kind,
+            "label": self.label,
+            "command": self.command,
+            "packages": len(self.records),
+            "files": self.file_count,
+            "digests": self.digests,
+        }
+
+    def files_of(self, stem: str) -> dict[str, FileStat]:
+        """The paths record ``stem`` owns, with their stats (empty: no such record)."""
+        block = self.blocks.get(stem)
+        if block is None:
+            return {}
+        try:
+            return _decode_block(block)
+        except (ValueError, zlib.error) as error:
+            raise IntegrityInputError(f"snapshot {self.number} cannot be read: {error}") from None
+
+    @cached_property
+    def files(self) -> dict[str, FileStat]:
+        """Every owned path with its stat."""
+        return {path: item for path, item, _ in self._owned}
+
+    @cached_property
+    def owners(self) -> dict[str, str]:
+        """Every owned path with the stem of (the first of) its owners."""
+        return {path: stem for path, _, stem in self._owned}
+
+    @cached_property
+    def _owned(self) -> list[tuple[str, FileStat, str]]:
+        seen: set[str] = set()
+        owned = []
+        for record in self.records:
+            for path, item in self.files_of(record.stem).items():
+                if path not in seen:
+                    seen.add(path)
+                    owned.append((path, item, record.stem))
+        return owned
+
+
+def snapshot_record(stem: str, fields: dict[str, Any]) -> SnapshotRecord:
+    """The snapshot's view of a record with these fields."""
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return value if isinstance(value, str) else None
+
+    return SnapshotRecord(
+        stem,
+        text("name") or "",
+        text("version") or "",
+        text("build") or "",
+        text("channel"),
+        text("subdir"),
+        text("sha256"),
+        text("md5"),
+        text("url"),
+    )
+
+
+# A block is zlib of: the paths (UTF-8, newline-separated), a NUL, the symlink
+# targets (JSON, path -> target), a NUL, then mode, size, mtime_ns and inode of
+# every path (unsigned 64-bit each, machine byte order; all 0: absent).
+_STATS = "Q"
+
+
+def _encode_block(paths: list[str], stats: array, targets: dict[str, str]) -> bytes:
+    body = b"".join(
+        (
+            "\n".join(paths).encode("utf-8", "surrogateescape"),
+            b"\0",
+            json.dumps(targets, separators=(",", ":")).encode() if targets else b"",
+            b"\0",
+            stats.tobytes(),
+        )
+    )
+    return zlib.compress(body, 1)
+
+
+def _decode_block(block: bytes) -> dict[str, FileStat]:
+    body = zlib.decompress(block)
+    first = body.index(b"\0")
+    second = body.index(b"\0", first + 1)
+    text = body[:first].decode("utf-8", "surrogateescape")
+    paths = text.split("\n") if text else []
+    targets = json.loads(body[first + 1 : second]) if second > first + 1 else {}
+    stats = array(_STATS)
+    stats.frombytes(body[second + 1 :])
+    if len(stats) != 4 * len(paths):
+        raise ValueError("snapshot block is cut short")
+    found = {}
+    for index, path in enumerate(paths):
+        mode, size, mtime_ns, ino = stats[4 * index : 4 * index + 4]
+        found[path] = FileStat(mode, size, mtime_ns, ino, targets.get(path))
+    return found
+
+
+def stats_block(
+    prefix: str, paths: tuple[str, ...], infos: list[os.stat_result | None], known: dict
+) -> bytes:
+    """The block of paths with their lstat (None: absent); ``known`` symlink targets."""
+    stats = array(_STATS)
+    targets = {}
+    for path, info in zip(paths, infos):
+        if info is None:
+            stats.extend((0, 0, 0, 0))
+            continue
+        stats.extend((info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino))
+        if S_ISLNK(info.st_mode):
+            target = known.get(path)
+            if target is None:
+                with contextlib.suppress(OSError):
+                    target = os.readlink(os.path.join(prefix, path))
+            if target is not None:
+                targets[path] = target
+    return _encode_block(list(paths), stats, targets)
+
+
+def _folder(guard_dir: str) -> str:
+    return os.path.join(guard_dir, FOLDER)
+
+
+def _file_name(number: int) -> str:
+    return f"{number:06d}{SUFFIX}"
+
+
+# A snapshot file is: the length of its header (8 bytes, little-endian), the
+# header (zlib of JSON: summary, records, and the offset and length of each
+# record's block after it), then the blocks.
+
+
+def _encode(snapshot: Snapshot) -> bytes:
+    offsets, offset = {}, 0
+    for stem, block in snapshot.blocks.items():
+        offsets[stem] = [offset, len(block)]
+        offset += len(block)
+    header = {
+        "format": FORMAT,
+        "byteorder": sys.byteorder,
+        **snapshot.summary(),
+        "records": [list(record) for record in snapshot.records],
+        "blocks": offsets,
+    }
+    head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 1)
+    return b"".join((len(head).to_bytes(8, "little"), head, *snapshot.blocks.values()))
+
+
+def _decode(data: bytes) -> Snapshot:
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(zlib.decompress(data[8 : 8 + size]))
+    if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
+        raise ValueError(f"snapshot format {header.get('format')!r}")
+    start = 8 + size
+    blocks = {}
+    for stem, (offset, length) in header["blocks"].items():
+        block = data[start + offset : start + offset + length]
+        if len(block) != length:
+            raise ValueError("snapshot is cut short")
+        blocks[stem] = block
+    return Snapshot(
+        header["number"],
+        header["created"],
+        header["kind"],
+        header["label"],
+        header["command"],
+        [SnapshotRecord(*fields) for fields in header["records"]],
+        blocks,
+        header["files"],
+        header.get("digests") or {},
+    )
+
+
+def listing(guard_dir: str) -> list[dict[str, Any]]:
+    """Summaries of the snapshots kept, oldest first."""
+    data = read_json(os.path.join(_folder(guard_dir), INDEX))
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return []
+    entries = data.get("snapshots")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
+    """Store ``snapshot`` under the next number; drop the oldest beyond ``keep``."""
+    kept = listing(guard_dir)
+    folder = _folder(guard_dir)
+    on_disk = _numbers_on_disk(folder)
+    # numbers go on after files an index of another format no longer lists
+    snapshot.number = max([entry["number"] for entry in kept] + list(on_disk), default=0) + 1
+    write_atomic(os.path.join(folder, _file_name(snapshot.number)), _encode(snapshot), durable=True)
+    kept.append(snapshot.summary())
+    kept = kept[-keep:]
+    write_json(os.path.join(folder, INDEX), {"format": FORMAT, "snapshots": kept}, durable=True)
+    listed = {entry["number"] for entry in kept}
+    for number, name in on_disk.items():
+        if number not in listed:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+    return snapshot
+
+
+def _numbers_on_disk(folder: str) -> dict[int, str]:
+    """Snapshot files in ``folder``: number -> file name."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return {}
+    found = {}
+    for name in names:
+        match = _SNAPSHOT_FILE.fullmatch(name)
+        if match:
+            found[int(match.group(1))] = name
+    return found
+
+
+def load(guard_dir: str, number: int) -> Snapshot:
+    """Snapshot ``number``; IntegrityInputError when there is no such (usable) one."""
+    path = os.path.join(_folder(guard_dir), _file_name(number))
+    try:
+        with open(path, "rb") as handle:
+            return _decode(handle.read())
+    except FileNotFoundError:
+        raise IntegrityInputError(f"there is no snapshot {number}") from None
+    except (OSError, ValueError, KeyError, TypeError, zlib.error) as error:
+        raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
+
+
+def latest_summary(guard_dir: str) -> dict[str, Any] | None:
+    """The index entry of the newest snapshot (cheap: no snapshot is read)."""
+    kept = listing(guard_dir)
+    return kept[-1] if kept else None
+
+
+def latest(guard_dir: str, kind: str | None = None) -> Snapshot | None:
+    """The newest usable snapshot (of ``kind``, if given), or None."""
+    for entry in reversed(listing(guard_dir)):
+        if kind is None or entry.get("kind") == kind:
+            try:
+                return load(guard_dir, entry["number"])
+            except IntegrityInputError:
+                continue
+    return None

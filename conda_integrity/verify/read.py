@@ -1,0 +1,292 @@
+"""Read a prefix for ``verify``: its records, its walk, what the disk shows.
+
+Data flows one way: records from ``conda-meta`` (:mod:`..records.reader`), a
+walk of the prefix (:mod:`..observe.walk`), what the disk shows for every owned
+path (:mod:`..observe.disk`), then the checks across records; the result is a
+:class:`~..observe.prefix_state.PrefixState`, which the checks only compare.
+
+What earlier runs learned is kept in ``conda-meta/integrity`` and makes a read
+of an unchanged environment cheap: records verified clean whose files are
+untouched are not parsed again (:mod:`..observe.clean_records`), hashes of
+unchanged files are not computed again (:mod:`..observe.known_hashes`),
+unchanged folders are not listed again (:mod:`..observe.walk`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, replace
+
+from ..exceptions import IntegrityInputError
+from ..observe.clean_records import UnchangedRecord, Verdicts, record_digest
+from ..observe.conda_history import read_history
+from ..observe.dependencies import unmet_specs
+from ..observe.disk import DiskState, Observer, Owners, owners_of
+from ..observe.environment_file import read_environment_file
+from ..observe.inodes import InodeHashes
+from ..observe.known_hashes import RACY_SECONDS, HashCache
+from ..observe.modes import ModeBaseline
+from ..observe.prefix_state import PrefixState
+from ..observe.site_packages import SitePackages, observe_site_packages
+from ..observe.walk import UNTRUSTED, Remembered, load_remembered, walk_prefix
+from ..progress import Progress
+from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
+from ..records.model import Record, python_site_packages
+from ..records.reader import check_prefix, read_records, record_files
+from ..store.paths import can_write, guard_dir, guard_dirs_to_read
+from ..store.snapshots import Snapshot, latest
+from .interruptions import review
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How deep and how wide ``verify`` looks."""
+
+    #: match specs of the packages to verify; empty: the whole prefix
+    packages: tuple[str, ...] = ()
+    #: stat only, no new hashing
+    fast: bool = False
+    #: use what earlier runs learned (``--no-cache`` hashes everything again)
+    use_cache: bool = True
+    #: also report files no record owns
+    untracked: bool = False
+    #: compare modes with the newest snapshot (else only with the package archives)
+    snapshot_modes: bool = True
+    #: an environment.yml, explicit file or spec list the prefix should still meet
+    environment_file: str | None = None
+
+
+def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
+    """The records matching any of ``specs``; each spec must match one at least."""
+    from conda.exceptions import CondaError
+    from conda.models.match_spec import MatchSpec
+
+    chosen: set[str] = set()
+    for text in specs:
+        try:
+            spec = MatchSpec(text)
+        except CondaError as error:
+            raise IntegrityInputError(f"{text!r} is not a package name or spec: {error}") from None
+        matches = [r.stem for r in records if _matches(spec, r)]
+        if not matches:
+            raise IntegrityInputError(f"no installed package matches {text!r}")
+        chosen.update(matches)
+    return [record for record in records if record.stem in chosen]
+
+
+def _matches(spec, record: Record) -> bool:  # type: ignore[no-untyped-def]
+    if spec.name not in ("*", record.name):
+        return False
+    try:
+        return bool(spec.match(record.raw))
+    except Exception:  # a record conda cannot turn into a PackageRecord: name must do
+        return bool(spec.name == record.name)
+
+
+def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> set[str]:
+    """Unchanged records that own a path some parsed record owns too."""
+    owner_of = {path: stem for stem, u in unchanged.items() for path in u.paths}
+    return {
+        owner_of[owned.path]
+        for record in records
+        for owned in record.paths
+        if owned.path in owner_of
+    }
+
+
+def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: DiskState) -> None:
+    """The modes ``snapshot`` saw for the paths of ``records`` (same owner)."""
+    if snapshot is None:
+        return
+    try:
+        seen = {record.stem: snapshot.files_of(record.stem) for record in records}
+    except IntegrityInputError as error:  # our own state: the archives still tell modes
+        log.debug("%s", error)
+        return
+    disk.snapshot = snapshot.number
+    for record in records:
+        files = seen[record.stem]
+        for owned in record.paths:
+            item = files.get(owned.path)
+            if item is not None and item.mode:
+                disk.snapshot_modes[owned.path] = item.mode
+
+
+def _site_packages(
+    prefix: str,
+    packages: tuple[InstalledPackage, ...],
+    records: list[Record],
+    unchanged: dict[str, UnchangedRecord],
+    key: str,
+    settled_ns: int,
+    *,
+    reuse: bool,
+    remember: bool,
+) -> SitePackages | None:
+    """The distributions of the environment's site-packages (None without python)."""
+    python = [p.fields for p in packages if p.name == "python"]
+    site_packages = python_site_packages(python) if python else None
+    if site_packages is None:
+        return None
+
+    def owners() -> dict[str, str]:
+        owned = {path: stem for stem, u in unchanged.items() for path in u.paths}
+        owned.update((owned_path.path, r.stem) for r in records for owned_path in r.paths)
+        return owned
+
+    return observe_site_packages(prefix, site_packages, owners, key, settled_ns, reuse, remember)
+
+
+@dataclass
+class Memory:
+    """What earlier runs taught this run, to be updated with what it learns."""
+
+    verdicts: Verdicts
+    hash_cache: HashCache
+    modes: ModeBaseline
+    remembered: Remembered
+    #: the record files (stem -> lstat) this run saw
+    record_files: dict[str, os.stat_result]
+    #: whether the run covers the whole prefix (not only named packages)
+    whole: bool
+    use_cache: bool
+
+
+@dataclass(frozen=True)
+class EarlierRead:
+    """What a whole-prefix read in this process saw moments ago (the guard's check
+    before a transaction), for the read after it."""
+
+    unchanged: dict[str, UnchangedRecord]
+    #: the folder keys of its walk (UNTRUSTED: changed too recently to compare)
+    folders: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, state: PrefixState) -> EarlierRead | None:
+        if state.tree is None:
+            return None
+        return cls({u.stem: u for u in state.unchanged}, dict(state.tree.folders))
+
+    def trusted(self, folders: dict[str, list[int]]) -> dict[str, UnchangedRecord]:
+        """The records unchanged then whose folders all have the same key now.
+
+        conda links, unlinks and replaces files: each of those changes the folder's
+        key. A file rewritten in place (a link script editing another package's
+        file) does not, and is left to the next verify.
+        """
+        earlier = self.folders
+        same = {
+            folder
+            for folder, key in folders.items()
+            if key != UNTRUSTED and earlier.get(folder) == key
+        }
+        return {
+            stem: record
+            for stem, record in self.unchanged.items()
+            if all(path.rpartition("/")[0] in same for path in record.paths)
+        }
+
+
+def read_state(
+    prefix: str,
+    options: VerifyOptions,
+    progress: Progress,
+    earlier: EarlierRead | None = None,
+    inode_hashes: InodeHashes | None = None,
+) -> tuple[PrefixState, Memory]:
+    """Read the prefix: its records, its walk, what the disk shows of its files.
+
+    With an ``earlier`` read, records it found unchanged whose folders have not
+    changed since are taken as it saw them. ``inode_hashes`` holds the hashes
+    computed earlier in the same run (several prefixes sharing the package cache's
+    files by hard link); it is filled too. Raises IntegrityInputError when the
+    prefix is no conda environment.
+    """
+    settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
+    prefix = check_prefix(prefix)
+    wanted = read_environment_file(options.environment_file) if options.environment_file else None
+    whole = not options.packages
+    files = record_files(prefix)
+
+    verdicts = Verdicts.load(prefix) if options.use_cache else Verdicts()
+    tree = None
+    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
+    trusted = {}
+    if earlier is not None and whole:
+        # which folders changed since the earlier read decides which records it
+        # can vouch for: walk first
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
+        trusted = earlier.trusted(tree.folders)
+    unchanged = verdicts.unchanged(prefix, files, trusted) if whole else {}
+    to_parse = [stem for stem in files if stem not in unchanged]
+    hash_cache = HashCache.load(prefix) if options.use_cache and to_parse else HashCache()
+    records, bad_records = read_records(prefix, to_parse)
+    shared = _sharing(records, unchanged) if unchanged and records else set()
+    if shared:
+        more, more_bad = read_records(prefix, sorted(shared))
+        records, bad_records = records + more, bad_records + more_bad
+        unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
+    checked = select(records, options.packages) if options.packages else records
+    observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache, inode_hashes=inode_hashes)
+    observer.start(checked)  # large files hash on worker threads during the walk
+
+    if whole and tree is None:
+        trust = not to_parse and not options.untracked and remembered.trustworthy()
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns, trust)
+    all_owners = owners_of(tuple(records))
+    owners: Owners = (
+        all_owners
+        if whole
+        else {owned.path: all_owners[owned.path] for record in checked for owned in record.paths}
+    )
+    modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
+    disk = observer.finish(owners, tree, tuple(checked), modes, progress)
+    if checked and options.snapshot_modes:
+        _snapshot_modes(latest(guard_dir(prefix)), checked, disk)
+
+    # the checks across records: what they need is remembered with the key of what
+    # it was computed from, so an unchanged environment costs a few stats here
+    writable, reuse = can_write(prefix), options.use_cache
+    packages = tuple(InstalledPackage(r.stem, package_fields(r.raw)) for r in records) + tuple(
+        u.package for u in unchanged.values()
+    )
+    key = records_key(files)
+    keep = writable and records_settled(files, settled_ns)
+    site_packages = _site_packages(
+        prefix, packages, records, unchanged, key, settled_ns, reuse=reuse, remember=keep
+    )
+    state = PrefixState(
+        prefix=prefix,
+        records=tuple(checked),
+        bad_records=tuple(bad_records) if whole else (),
+        owners=owners,
+        disk=disk,
+        tree=tree,
+        unchanged=tuple(unchanged.values()),
+        untracked=options.untracked,
+        packages=packages,
+        selection=None if whole else frozenset(record.stem for record in checked),
+        unmet_specs=unmet_specs(prefix, packages, key, reuse, keep),
+        history=read_history(prefix, settled_ns, reuse, writable),
+        site_packages=site_packages,
+        environment_file=wanted,
+    )
+    if whole:
+        # judging an interrupted transaction writes what it left into the journal
+        found = review(guard_dirs_to_read(prefix), state, capture=True)
+        state = replace(state, transactions=tuple(found))
+    memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
+    return state, memory
+
+
+def state_digests(state: PrefixState, memory: Memory) -> dict[str, str]:
+    """Per record, the digest of the stat keys of its record file and paths (a
+    whole-prefix read): two reads with equal digests saw the same prefix."""
+    digests = {u.stem: u.digest for u in state.unchanged}
+    for record in state.records:
+        digests[record.stem] = record_digest(record, memory.record_files[record.stem], state.disk)
+    return dict(sorted(digests.items()))

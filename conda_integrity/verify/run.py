@@ -1,0 +1,94 @@
+"""``verify``: read the prefix, run the checks, remember, hand back a report."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..checks import CHECKS
+from ..findings import ENVIRONMENT_CODES, Finding
+from ..observe.inodes import InodeHashes
+from ..observe.prefix_state import PrefixState
+from ..observe.walk import save_remembered
+from ..progress import Progress
+from ..report import Report
+from ..store.paths import can_write
+from .read import Memory, VerifyOptions, read_state
+
+log = logging.getLogger(__name__)
+
+
+def _mentioned(findings: list[Finding]) -> set[str]:
+    """The records a finding about their own files names: not remembered as clean."""
+    stems = set()
+    for finding in findings:
+        if finding.code in ENVIRONMENT_CODES:
+            continue
+        stems.add(finding.package or "")
+        stems.update(finding.extra.get("packages") or ())
+        stems.add(finding.extra.get("owner") or "")
+    return stems
+
+
+def run_checks(state: PrefixState) -> list[Finding]:
+    """Every check's findings."""
+    return [finding for check in CHECKS for finding in check(state)]
+
+
+def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> None:
+    """Keep what this run learned for the next ones, where the user may write."""
+    prefix = state.prefix
+    if not can_write(prefix):
+        return
+    now_ns = time.time_ns()
+    mentioned = _mentioned(findings)
+    verdicts, hash_cache, modes = memory.verdicts, memory.hash_cache, memory.modes
+    for record in state.records:
+        if record.stem in mentioned or not verdicts.remember(
+            record, memory.record_files[record.stem], state.disk, now_ns
+        ):
+            verdicts.forget(record.stem)
+    if memory.whole:
+        verdicts.forget_all_but(set(memory.record_files))
+        kept_paths = set(state.owners).union(*(u.paths for u in state.unchanged))
+        hash_cache.forget_all_but(kept_paths)
+        modes.forget_all_but(
+            {record.stem for record in state.records} | {u.stem for u in state.unchanged}
+        )
+    try:
+        if state.records:
+            hash_cache.save(prefix)
+        modes.save(prefix)
+        verdicts.save(prefix)
+        if state.tree is not None and memory.use_cache:
+            save_remembered(prefix, state.tree, memory.remembered)
+    except OSError as error:  # this is a cache: the verification still stands
+        log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
+
+
+def verify_prefix(
+    prefix: str,
+    options: VerifyOptions,
+    progress: Progress,
+    inode_hashes: InodeHashes | None = None,
+) -> Report:
+    """Verify one prefix. Raises IntegrityInputError when it is no environment.
+
+    ``inode_hashes`` is shared by the prefixes of one run (see :func:`read_state`).
+    """
+    started = time.perf_counter()
+    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes)
+    findings = run_checks(state)
+    remember(state, memory, findings)
+    disk, unchanged = state.disk, state.unchanged
+    return Report(
+        prefix=state.prefix,
+        mode="fast" if options.fast else "full",
+        packages=len(state.records) + len(unchanged),
+        files=len(state.owners) + sum(len(u.paths) for u in unchanged),
+        bytes=disk.verified_bytes + sum(u.content_bytes for u in unchanged),
+        hashed_files=disk.hashed_files,
+        hashed_bytes=disk.hashed_bytes,
+        findings=findings,
+        elapsed_s=time.perf_counter() - started,
+    )

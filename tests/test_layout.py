@@ -1,0 +1,122 @@
+"""The package's layers: each subpackage imports only from the layers below it,
+and no module imports itself back through others (read from the source, as
+imports are written, whether at module level, in a function or for typing)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "conda_integrity"
+if not PACKAGE.is_dir():  # pragma: no cover (an installed wheel without sources here)
+    pytest.skip("no package source beside the tests", allow_module_level=True)
+
+#: bottom to top; a module may import from its own layer and from those before it
+LAYERS = (
+    ("_version", "exceptions", "findings", "progress", "settings", "compat", "report"),
+    ("store",),
+    ("records",),
+    ("observe",),
+    ("checks",),
+    ("verify",),
+    ("pkgs_dirs",),
+    ("guard",),
+    ("cli",),
+    ("plugin",),
+)
+#: the modules of the bottom layer in the order they may import each other
+BASE_ORDER = LAYERS[0]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The package's own modules that ``name`` imports."""
+    is_package = path.name == "__init__.py"
+    here = name.split(".") if is_package else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+            module = ".".join(base + ([node.module] if node.module else []))
+            candidates = [module] + [f"{module}.{alias.name}".lstrip(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("conda_integrity"):
+            module = node.module.removeprefix("conda_integrity").lstrip(".")  # type: ignore[union-attr]
+            candidates = [module] + [f"{module}.{alias.name}".lstrip(".") for alias in node.names]
+        elif isinstance(node, ast.Import):
+            candidates = [
+                alias.name.removeprefix("conda_integrity").lstrip(".")
+                for alias in node.names
+                if alias.name.startswith("conda_integrity")
+            ]
+        else:
+            continue
+        for candidate in candidates:
+            while candidate and candidate not in MODULES:
+                candidate = candidate.rpartition(".")[0]
+            if candidate and candidate != name:
+                found.add(candidate)
+    return found
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items() if name}
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[0]
+    for number, layer in enumerate(LAYERS):
+        if top in layer:
+            return number
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+
+
+def test_every_module_has_a_layer():
+    for module in GRAPH:
+        _layer(module)
+
+
+def test_imports_only_go_down():
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if _layer(target) > _layer(module)
+        or (
+            _layer(module) == 0
+            and _layer(target) == 0
+            and BASE_ORDER.index(target.split(".")[0]) > BASE_ORDER.index(module.split(".")[0])
+        )
+    ]
+    assert upward == []
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(GRAPH.get(module, ())):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
