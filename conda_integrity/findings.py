@@ -1,4 +1,8 @@
-"""Findings: what a check reports, with the stable codes of the contract."""
+"""Findings: what a check reports.
+
+The codes themselves belong to the checks that report them (:mod:`.checks`):
+each check module declares its code, severity and scope.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +14,6 @@ WARNING = "warning"
 INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
-CORRUPT_RECORD = "corrupt-record"
-DUPLICATE_PACKAGE = "duplicate-package"
-MISSING_FILE = "missing-file"
-ALTERED_FILE = "altered-file"
-MODE_CHANGED = "mode-changed"
-CLOBBERED_FILE = "clobbered-file"
-TRANSACTION_DEBRIS = "transaction-debris"
-UNTRACKED_FILE = "untracked-file"
-UNREADABLE = "unreadable"
-INTERRUPTED_TRANSACTION = "interrupted-transaction"
-UNSATISFIED_DEPENDENCY = "unsatisfied-dependency"
-CONSTRAINT_VIOLATION = "constraint-violation"
-HISTORY_MISMATCH = "history-mismatch"
-PIP_OVERLAP = "pip-overlap"
-SPEC_DRIFT = "spec-drift"
-CACHE_CORRUPT = "cache-corrupt"
-#: every finding code verify can report
-CODES = (
-    CORRUPT_RECORD,
-    DUPLICATE_PACKAGE,
-    MISSING_FILE,
-    ALTERED_FILE,
-    MODE_CHANGED,
-    CLOBBERED_FILE,
-    TRANSACTION_DEBRIS,
-    UNTRACKED_FILE,
-    UNREADABLE,
-    INTERRUPTED_TRANSACTION,
-    UNSATISFIED_DEPENDENCY,
-    CONSTRAINT_VIOLATION,
-    HISTORY_MISMATCH,
-    PIP_OVERLAP,
-    SPEC_DRIFT,
-    CACHE_CORRUPT,
-)
-#: the width of the code column in reports for people
-CODE_WIDTH = max(len(code) for code in CODES)
-#: codes about the environment as a whole, not about a record's own files: a record
-#: they name may still be remembered as verified clean
-ENVIRONMENT_CODES = frozenset(
-    {UNSATISFIED_DEPENDENCY, CONSTRAINT_VIOLATION, HISTORY_MISMATCH, PIP_OVERLAP, SPEC_DRIFT}
-)
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -60,7 +21,8 @@ class Finding:
 
     ``package`` is the record's ``name-version-build`` and ``path`` is relative
     to the prefix with forward slashes. ``extra`` holds the keys only some
-    codes carry (``packages``, ``owner``, ``expected``, ``actual``, ...).
+    codes carry (``packages``, ``owner``, ``expected``, ``actual``, ...);
+    ``fix`` is the command that fixes it, in the words a conda user types.
     """
 
     code: str
@@ -70,6 +32,7 @@ class Finding:
     path: str | None = None
     detail: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fix: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as the contract's JSON object (absent keys omitted)."""
@@ -80,4 +43,6 @@ class Finding:
                 result[key] = value
         result["message"] = self.message
         result.update(self.extra)
+        if self.fix is not None:
+            result["fix"] = self.fix
         return result

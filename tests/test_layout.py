@@ -120,3 +120,13 @@ def test_no_import_cycles():
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_subpackage_init_files_hold_no_code():
+    # importing conda_integrity.guard.hooks must not import a layer's modules with it
+    for path in PACKAGE.rglob("__init__.py"):
+        if path.parent == PACKAGE:
+            continue
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        code = [node for node in body if not isinstance(node, ast.Expr)]
+        assert code == [], f"{path.relative_to(PACKAGE.parent)} holds code"

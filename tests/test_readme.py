@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity import findings
 from tests.support.conda_cli import Conda
 from tests.support.layout import ROOT, repository_only
 
@@ -27,9 +26,11 @@ def test_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert tests in ci
 
 
-def test_every_finding_code_is_documented() -> None:
-    documented = set(re.findall(r"^\| `([a-z-]+)` \| (?:error|warning|info) \|", README, re.M))
-    assert set(findings.CODES) == documented
+def test_every_check_is_documented_with_its_severity() -> None:
+    from conda_integrity.checks.registry import CHECKS
+
+    documented = set(re.findall(r"^\| `([a-z-]+)` \| (error|warning|info) \|", README, re.M))
+    assert {(check.code, check.severity) for check in CHECKS} == documented
 
 
 #: the README's ways to run conda without the plugin: (what it says, flags, env, condarc)

@@ -21,44 +21,14 @@ again. Its finding says so, and its fix removes the cached package first.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 
-from ..findings import ALTERED_FILE, ERROR, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import clear_cached_package, exact_spec, reinstall
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
-
-
-def kind_of(mode: int) -> str:
-    """The words for the kind of file an ``st_mode`` describes."""
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISDIR(mode):
-        return "directory"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISBLK(mode) or stat.S_ISCHR(mode):
-        return "device"
-    return "unknown"
-
-
-def content_difference(
-    owned: OwnedPath, size: int, sha256: str | None, differs: str
-) -> tuple[str, str, dict, dict] | None:
-    """(detail, message, expected, actual) when a regular file's size or content is
-    not what its package records, else None. ``sha256`` is None when the file was
-    not hashed; ``differs`` is the message for different content."""
-    if owned.size is not None and size != owned.size:
-        return "size", f"is {size} bytes, not {owned.size}", {"size": owned.size}, {"size": size}
-    if owned.sha256 and sha256 is not None and sha256 != owned.sha256:
-        expected = {"sha256": owned.sha256, "size": owned.size}
-        return "sha256", differs, expected, {"sha256": sha256, "size": size}
-    return None
+from .base import RECORD, Check
+from .difference import Difference, difference
 
 
 def _expected_kinds(owned: OwnedPath, cache_target: str | None) -> tuple[str, ...]:
@@ -73,30 +43,22 @@ def _expected_kinds(owned: OwnedPath, cache_target: str | None) -> tuple[str, ..
     return ("file",)
 
 
-def _judge(owned: OwnedPath, state: PrefixState) -> tuple[str, str, dict, dict] | None:
-    """(detail, message, expected, actual) when the path differs, else None."""
+def _judge(owned: OwnedPath, state: PrefixState) -> Difference | None:
     disk = state.disk
-    info = disk.stats[owned.path]
-    actual_kind = kind_of(info.st_mode)
     cache_target = disk.cache_link_targets.get(owned.path)
-    expected_kinds = _expected_kinds(owned, cache_target)
-    if actual_kind not in expected_kinds:
-        message = f"is a {actual_kind}, not a {expected_kinds[0]}"
-        if actual_kind == "symlink":
-            message += f" (it points to {disk.link_targets.get(owned.path, '?')})"
-        return "type", message, {"type": expected_kinds[0]}, {"type": actual_kind}
-    if actual_kind == "symlink" and cache_target is not None:
-        target = disk.link_targets.get(owned.path)
-        if target is not None and target != cache_target:
-            return (
-                "symlink-target",
-                f"points to {target}, not {cache_target}",
-                {"target": cache_target},
-                {"target": target},
-            )
-    if owned.kind == SYMLINK or actual_kind != "file":
-        return None
-    return content_difference(owned, info.st_size, disk.sha256.get(owned.path), "content differs")
+    found = difference(
+        owned,
+        disk.stats[owned.path],
+        kinds=_expected_kinds(owned, cache_target),
+        target=disk.link_targets.get(owned.path),
+        expected_target=cache_target,
+        sha256=disk.sha256.get(owned.path),
+        differs="content differs",
+    )
+    if found is not None and found.detail == "type" and found.actual["type"] == "symlink":
+        target = disk.link_targets.get(owned.path, "?")
+        found = found._replace(what=f"{found.what} (it points to {target})")
+    return found
 
 
 def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | None:
@@ -117,9 +79,7 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
             " linked to it changed too (conda integrity verify --pkgs-dirs names them)"
         )
         fix = clear_cached_package(record.extracted_package_dir, exact_spec(record), [state.prefix])
-    return Finding(
-        ALTERED_FILE,
-        ERROR,
+    return CHECK.finding(
         message,
         package=record.stem,
         path=owned.path,
@@ -127,8 +87,8 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
         extra={
             "expected": {k: v for k, v in expected.items() if v is not None},
             "actual": actual,
-            "fix": fix,
         },
+        fix=fix,
     )
 
 
@@ -141,3 +101,6 @@ def check(state: PrefixState) -> Iterator[Finding]:
             finding = _finding(record, owned, state)
             if finding is not None:
                 yield finding
+
+
+CHECK = Check(code="altered-file", severity=ERROR, scope=RECORD, order=50, run=check)

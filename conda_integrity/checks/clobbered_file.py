@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import CLOBBERED_FILE, ERROR, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.model import DIRECTORY, PYC
+from .base import RECORD, Check
 
 SHARED_BY_DESIGN = (DIRECTORY, PYC)
 
@@ -40,10 +41,11 @@ def check(state: PrefixState) -> Iterator[Finding]:
             now = "they ship the same content, but removing either one deletes it"
         else:
             now = f"the content is {owner.name}-{owner.version}'s"
-        yield Finding(
-            CLOBBERED_FILE,
-            ERROR,
+        yield CHECK.finding(
             f"installed by {names}; {now}",
             path=path,
             extra={"packages": stems, "owner": owner.stem if owner else None},
         )
+
+
+CHECK = Check(code="clobbered-file", severity=ERROR, scope=RECORD, order=60, run=check)

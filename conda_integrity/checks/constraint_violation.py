@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import CONSTRAINT_VIOLATION, ERROR, WARNING, Finding
+from ..findings import ERROR, WARNING, Finding
 from ..observe.dependencies import CONSTRAINS
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import install
+from .base import ENVIRONMENT, Check
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
@@ -22,32 +23,27 @@ def check(state: PrefixState) -> Iterator[Finding]:
             continue
         holder = unmet.package.rsplit("-", 1)[0]
         if unmet.invalid is not None:
-            yield Finding(
-                CONSTRAINT_VIOLATION,
-                ERROR,
+            yield CHECK.finding(
                 f"{holder} constrains {unmet.spec!r}, which conda cannot read ({unmet.invalid})",
                 package=unmet.package,
                 extra={"spec": unmet.spec, "violator": None},
             )
             continue
         if unmet.virtual:
-            yield Finding(
-                CONSTRAINT_VIOLATION,
-                WARNING,
+            yield CHECK.finding(
                 f"{holder} allows only {unmet.spec}; this machine has {unmet.machine_has}",
+                severity=WARNING,
                 package=unmet.package,
                 extra={"spec": unmet.spec, "violator": unmet.machine_has},
             )
             continue
         for violator in unmet.installed:
-            yield Finding(
-                CONSTRAINT_VIOLATION,
-                ERROR,
+            yield CHECK.finding(
                 f"{holder} allows only {unmet.spec}; {violator} is installed",
                 package=unmet.package,
-                extra={
-                    "spec": unmet.spec,
-                    "violator": violator,
-                    "fix": install(state.prefix, unmet.spec),
-                },
+                extra={"spec": unmet.spec, "violator": violator},
+                fix=install(state.prefix, unmet.spec),
             )
+
+
+CHECK = Check(code="constraint-violation", severity=ERROR, scope=ENVIRONMENT, order=120, run=check)

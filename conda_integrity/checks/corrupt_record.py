@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import CORRUPT_RECORD, ERROR, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import replace_record
+from .base import RECORD, Check
 
 
 def _name_of(stem: str) -> str | None:
@@ -23,11 +24,12 @@ def check(state: PrefixState) -> Iterator[Finding]:
     for bad in state.bad_records:
         if bad.unreadable:
             continue  # reported as unreadable
-        yield Finding(
-            CORRUPT_RECORD,
-            ERROR,
+        yield CHECK.finding(
             f"the record {bad.reason}",
             package=bad.stem,
             path=bad.file,
-            extra={"fix": replace_record(state.prefix, bad.file, _name_of(bad.stem))},
+            fix=replace_record(state.prefix, bad.file, _name_of(bad.stem)),
         )
+
+
+CHECK = Check(code="corrupt-record", severity=ERROR, scope=RECORD, order=20, run=check)

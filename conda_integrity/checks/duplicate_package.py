@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import DUPLICATE_PACKAGE, ERROR, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
+from .base import RECORD, Check
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
@@ -23,10 +24,11 @@ def check(state: PrefixState) -> Iterator[Finding]:
         if len(stems) < 2:
             continue
         stems.sort()
-        yield Finding(
-            DUPLICATE_PACKAGE,
-            ERROR,
+        yield CHECK.finding(
             f"{len(stems)} records of package {name!r} ({', '.join(stems)}); "
             "conda sees only one of them",
             extra={"packages": stems},
         )
+
+
+CHECK = Check(code="duplicate-package", severity=ERROR, scope=RECORD, order=30, run=check)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import HISTORY_MISMATCH, WARNING, Finding
+from ..findings import WARNING, Finding
 from ..observe.conda_history import HISTORY
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import canonical_name
+from .base import ENVIRONMENT, Check
 
 CAUSE = (
     "a transaction was cut off before it wrote the history, or another tool changed the environment"
@@ -51,9 +52,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
     stems = {p.stem for p in state.packages} | {b.stem for b in state.bad_records}
     if not history.exists:
         if stems and state.whole:
-            yield Finding(
-                HISTORY_MISMATCH,
-                WARNING,
+            yield CHECK.finding(
                 "conda-meta/history is missing: conda records every transaction there, "
                 "and conda 25.5 and later do not take a folder without it for an environment",
                 path=HISTORY,
@@ -62,9 +61,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
     if state.whole:
         for problem in history.problems:
             where = f"line {problem.line} ({problem.text!r}) " if problem.line else ""
-            yield Finding(
-                HISTORY_MISMATCH,
-                WARNING,
+            yield CHECK.finding(
                 f"{where}{problem.reason}",
                 path=HISTORY,
                 extra={"line": problem.line} if problem.line else {},
@@ -91,9 +88,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
             what = f"the history lists {listed} as installed, but there is no record of it"
             replaced = _pip_replacement(name, state)
             if replaced is not None:
-                yield Finding(
-                    HISTORY_MISMATCH,
-                    WARNING,
+                yield CHECK.finding(
                     f"{what}: {replaced} replaced it, and conda's pip interoperability "
                     "(conda list, conda env export) then deleted conda's record",
                     package=package,
@@ -103,11 +98,12 @@ def check(state: PrefixState) -> Iterator[Finding]:
                 continue
         else:
             what = f"the history lists {listed}, the records {recorded_as}"
-        yield Finding(
-            HISTORY_MISMATCH,
-            WARNING,
+        yield CHECK.finding(
             f"{what}: {CAUSE}",
             package=package,
             path=HISTORY,
             extra={"history": sorted(said), "records": sorted(have)},
         )
+
+
+CHECK = Check(code="history-mismatch", severity=WARNING, scope=ENVIRONMENT, order=130, run=check)

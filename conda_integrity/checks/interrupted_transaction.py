@@ -1,7 +1,7 @@
 """interrupted-transaction: a guarded transaction started and never finished.
 
 The journal entry says what the command meant to do (its plan) and the review
-(:mod:`conda_integrity.transactions`) what it left: packages unlinked, linked
+(:mod:`conda_integrity.verify.interruptions`) what it left: packages unlinked, linked
 without a record, files renamed to ``.c~``, a history not written. Running the
 same command again lets conda finish the job; a ``conda create`` after removing
 the half-made prefix, which conda does not create over.
@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..findings import ERROR, INTERRUPTED_TRANSACTION, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..store.journal import Entry
+from .base import ENVIRONMENT, Check
 
 PREFIX_OPTIONS = ("-p", "--prefix", "-n", "--name")
 CREATE = ("create", "env_create")
@@ -65,9 +66,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
         fix = again
         if entry.command in CREATE:
             fix = f"rm -rf {shlex.quote(state.prefix)} && {again}"
-        yield Finding(
-            INTERRUPTED_TRANSACTION,
-            ERROR,
+        yield CHECK.finding(
             f"`{again}` (pid {entry.pid}, {started}) did not finish: "
             f"{_what_it_left(entry.outcome)}",
             extra={
@@ -80,6 +79,11 @@ def check(state: PrefixState) -> Iterator[Finding]:
                     "plan": entry.plan,
                     "progress": entry.outcome,
                 },
-                "fix": fix,
             },
+            fix=fix,
         )
+
+
+CHECK = Check(
+    code="interrupted-transaction", severity=ERROR, scope=ENVIRONMENT, order=10, run=check
+)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import ERROR, MISSING_FILE, Finding
+from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import reinstall
 from ..records.model import PYC
+from .base import RECORD, Check
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
@@ -21,11 +22,12 @@ def check(state: PrefixState) -> Iterator[Finding]:
         for owned in record.paths:
             if owned.kind == PYC or owned.path in stats or owned.path in errors:
                 continue
-            yield Finding(
-                MISSING_FILE,
-                ERROR,
+            yield CHECK.finding(
                 f"missing; {record.name}-{record.version} installed it",
                 package=record.stem,
                 path=owned.path,
-                extra={"fix": reinstall(state.prefix, record)},
+                fix=reinstall(state.prefix, record),
             )
+
+
+CHECK = Check(code="missing-file", severity=ERROR, scope=RECORD, order=40, run=check)

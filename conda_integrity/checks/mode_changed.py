@@ -2,7 +2,7 @@
 
 The expected bit is the one the newest snapshot saw (the guard takes one after
 every transaction, so a mode a post-link script set is the baseline), else the
-one in the package's archive in the cache (see :mod:`conda_integrity.modes`);
+one in the package's archive in the cache (see :mod:`conda_integrity.observe.modes`);
 entry points conda writes are executable. Windows has no executable bit.
 """
 
@@ -12,10 +12,11 @@ import os
 import stat
 from collections.abc import Iterator
 
-from ..findings import MODE_CHANGED, WARNING, Finding
+from ..findings import WARNING, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import reinstall
 from ..records.model import ENTRY_POINT, FILE
+from .base import RECORD, Check
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
@@ -47,15 +48,16 @@ def check(state: PrefixState) -> Iterator[Finding]:
                 if known is not None
                 else f"{record.name}-{record.version} installed it {how}"
             )
-            yield Finding(
-                MODE_CHANGED,
-                WARNING,
+            yield CHECK.finding(
                 f"{change}; {since}",
                 package=record.stem,
                 path=owned.path,
                 extra={
                     "expected": {"executable": expected},
                     "actual": {"executable": actual, "mode": oct(stat.S_IMODE(info.st_mode))},
-                    "fix": reinstall(state.prefix, record),
                 },
+                fix=reinstall(state.prefix, record),
             )
+
+
+CHECK = Check(code="mode-changed", severity=WARNING, scope=RECORD, order=70, run=check)

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import PIP_OVERLAP, WARNING, Finding
+from ..findings import WARNING, Finding
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import Distribution, canonical_name
+from .base import ENVIRONMENT, Check
 
 SHOWN = 3
 
@@ -65,9 +66,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
                     f"{_who(distribution)} wrote over {len(files)} of {label}'s files: "
                     + _files(files)
                 )
-            yield Finding(
-                PIP_OVERLAP,
-                WARNING,
+            yield CHECK.finding(
                 what,
                 package=stem,
                 path=distribution.path,
@@ -77,3 +76,6 @@ def check(state: PrefixState) -> Iterator[Finding]:
                     "paths": files,
                 },
             )
+
+
+CHECK = Check(code="pip-overlap", severity=WARNING, scope=ENVIRONMENT, order=140, run=check)

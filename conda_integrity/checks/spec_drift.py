@@ -16,21 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import ERROR, SPEC_DRIFT, Finding
+from ..findings import ERROR, Finding
 from ..observe.dependencies import matches, package_record
 from ..observe.environment_file import CONDA, EXPLICIT, PIP, FileSpec
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import canonical_name
 from ..records.installed import InstalledPackage
+from .base import ENVIRONMENT, Check
 
 
 def _drift(spec: FileSpec, message: str, installed: str | None, package: str | None) -> Finding:
-    return Finding(
-        SPEC_DRIFT,
-        ERROR,
-        message,
-        package=package,
-        extra={"spec": spec.text, "installed": installed},
+    return CHECK.finding(
+        message, package=package, extra={"spec": spec.text, "installed": installed}
     )
 
 
@@ -134,3 +131,6 @@ def check(state: PrefixState) -> Iterator[Finding]:
             continue
         if finding is not None and (finding.package is None or state.selected(finding.package)):
             yield finding
+
+
+CHECK = Check(code="spec-drift", severity=ERROR, scope=ENVIRONMENT, order=150, run=check)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import TRANSACTION_DEBRIS, WARNING, Finding
+from ..findings import WARNING, Finding
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import CONDA_TEMP_EXTENSION, SCRIPT_WRAPPER, TRANSACTION_TMP_DIR
+from .base import ENVIRONMENT, Check
 
 
 def _what(path: str) -> str:
@@ -32,4 +33,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
     if state.tree is None:
         return
     for path in state.tree.debris:
-        yield Finding(TRANSACTION_DEBRIS, WARNING, _what(path), path=path)
+        yield CHECK.finding(_what(path), path=path)
+
+
+CHECK = Check(code="transaction-debris", severity=WARNING, scope=ENVIRONMENT, order=80, run=check)

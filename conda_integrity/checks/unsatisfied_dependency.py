@@ -1,6 +1,6 @@
 """unsatisfied-dependency: a record's ``depends`` entry that nothing installed meets.
 
-Judged with conda's ``MatchSpec`` (see :mod:`conda_integrity.dependencies`),
+Judged with conda's ``MatchSpec`` (see :mod:`conda_integrity.observe.dependencies`),
 with the soft cases conda itself treats as soft:
 
 - python's ``pip`` entry, which conda adds to python's record when
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import ERROR, UNSATISFIED_DEPENDENCY, WARNING, Finding
+from ..findings import ERROR, WARNING, Finding
 from ..observe.dependencies import DEPENDS, UnmetSpec
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import install
+from .base import ENVIRONMENT, Check
 
 
 def _label(stem: str) -> str:
@@ -49,21 +50,23 @@ def check(state: PrefixState) -> Iterator[Finding]:
             message = (
                 f"{holder} depends on {unmet.spec!r}, which conda cannot read ({unmet.invalid})"
             )
-            yield Finding(
-                UNSATISFIED_DEPENDENCY, ERROR, message, package=unmet.package, extra=extra
-            )
+            yield CHECK.finding(message, package=unmet.package, extra=extra)
             continue
         if unmet.virtual:
             message = f"{holder} needs {unmet.spec}; {describe_virtual(unmet)}"
             extra["installed"] = unmet.machine_has
-            yield Finding(
-                UNSATISFIED_DEPENDENCY, WARNING, message, package=unmet.package, extra=extra
-            )
+            yield CHECK.finding(message, severity=WARNING, package=unmet.package, extra=extra)
             continue
         if unmet.installed:
             now = ", ".join(unmet.installed)
             message = f"{holder} needs {unmet.spec}; installed instead: {now}"
         else:
             message = f"{holder} needs {unmet.spec}; no {unmet.name} is installed"
-        extra["fix"] = install(state.prefix, unmet.spec)
-        yield Finding(UNSATISFIED_DEPENDENCY, ERROR, message, package=unmet.package, extra=extra)
+        yield CHECK.finding(
+            message, package=unmet.package, extra=extra, fix=install(state.prefix, unmet.spec)
+        )
+
+
+CHECK = Check(
+    code="unsatisfied-dependency", severity=ERROR, scope=ENVIRONMENT, order=110, run=check
+)

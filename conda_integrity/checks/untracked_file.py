@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import INFO, UNTRACKED_FILE, Finding
+from ..findings import INFO, Finding
 from ..observe.prefix_state import PrefixState
+from .base import ENVIRONMENT, Check
 
 NORMAL_TOP_LEVEL = frozenset({"conda-meta", ".condarc", ".nonadmin", "condabin", "conda-bld"})
 
@@ -27,4 +28,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
     owned = set(state.owners).union(*(record.paths for record in state.unchanged))
     for path in state.tree.files:
         if path not in owned and not _normal(path):
-            yield Finding(UNTRACKED_FILE, INFO, "no package owns this file", path=path)
+            yield CHECK.finding("no package owns this file", path=path)
+
+
+CHECK = Check(code="untracked-file", severity=INFO, scope=ENVIRONMENT, order=100, run=check)

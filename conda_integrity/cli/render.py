@@ -6,8 +6,9 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from ..findings import CORRUPT_RECORD, Finding
-from ..report import EnvironmentsReport, Report, finding_head, printable
+from ..checks import corrupt_record
+from ..findings import Finding
+from ..verify.report import EnvironmentsReport, Report, finding_head, printable
 
 if TYPE_CHECKING:
     from ..store.changes import Changes
@@ -99,12 +100,12 @@ def render_text(report: Report, verbose: bool = False) -> str:
         fixes: list[str] = []
         for finding in groups[group]:
             lines.extend(_finding_line(finding, verbose))
-            fix = finding.extra.get("fix")
+            fix = finding.fix
             if fix and fix not in fixes:
                 fixes.append(fix)
         lines.extend(f"  to fix: {printable(fix)}" for fix in fixes)
 
-    if any(finding.code == CORRUPT_RECORD for finding in report.findings):
+    if any(finding.code == corrupt_record.CHECK.code for finding in report.findings):
         lines.append("")
         lines.append(
             "conda refuses to change an environment with a corrupt record: fix those first."

@@ -29,25 +29,26 @@ from typing import IO, Any
 
 from conda.exceptions import CondaError
 
+from ..checks import transaction_debris
 from ..compat import has_transaction_actions
 from ..exceptions import IntegrityInputError
 from ..findings import ERROR, Finding
 from ..observe.snapshot import snapshot_of
 from ..progress import Progress
-from ..report import printable
 from ..settings import OFF, REFUSE, integrity_mode, snapshots_to_keep
 from ..store import journal, snapshots
 from ..store.changes import FileChange, compare
 from ..store.paths import guard_dir, users_dir
 from ..verify import snapshot as timeline
 from ..verify.read import EarlierRead, VerifyOptions, read_state, state_digests
+from ..verify.report import printable
 from ..verify.run import remember, run_checks
 from .messages import problem_lines
 
 log = logging.getLogger(__name__)
 
 #: findings that describe the moment, not damage, while conda is mid-transaction
-TRANSIENT = frozenset({"transaction-debris"})
+TRANSIENT = frozenset({transaction_debris.CHECK.code})
 #: commands whose target conda may take from an environment file, not from -n/-p
 FROM_FILE = frozenset({"env_create", "env_update"})
 PREFIX_OPTIONS = ("-n", "--name", "-p", "--prefix")
@@ -288,7 +289,7 @@ def _command_line() -> str:
 def _refusal_message(session: Session) -> str:
     fixes = []
     for finding in session.problems:
-        fix = finding.extra.get("fix")
+        fix = finding.fix
         if fix and fix not in fixes:
             fixes.append(fix)
     lines = [session.refusal or "", _verify_hint(session.prefix)]

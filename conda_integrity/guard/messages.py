@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Finding
-from ..report import finding_head, printable
+from ..verify.report import finding_head, printable
 
 
 def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:

@@ -4,7 +4,7 @@ A record is remembered when a verification found nothing wrong with it and
 knew the content of all its files. Its entry holds the (inode, ctime) of the
 record file and a digest of the (inode, ctime) of every path it owns (``0, 0``
 for a ``.pyc`` that was absent), and the record's package-level fields
-(:mod:`.installed`), which the checks across records need. Any write, chmod,
+(:mod:`..records.installed`), which the checks across records need. Any write, chmod,
 rename or replacement changes a file's ctime or inode, so when a later run
 finds every key unchanged, nothing about the record can have changed: it is
 neither parsed nor checked again. Entries are

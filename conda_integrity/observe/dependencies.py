@@ -5,7 +5,7 @@ the machine's virtual packages.
 This is the costly part of the dependency checks: a ``MatchSpec`` takes tens of
 microseconds to parse and an environment has thousands of entries. The result
 is remembered (``conda-meta/integrity/dependencies.json``) with the key of the
-record files (:func:`.installed.records_key`) and of the machine
+record files (:func:`..records.installed.records_key`) and of the machine
 (:func:`.virtual.machine_key`), so a run over an unchanged environment parses
 nothing and does not ask conda for the virtual packages. The checks
 (``unsatisfied-dependency``, ``constraint-violation``) judge what is kept here.

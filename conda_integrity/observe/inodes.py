@@ -12,7 +12,7 @@ a key that still matches means the same content, unless the write came within
 one tick of the file system's clock of an earlier change that was before the
 hash. Then this run reports that inode as it was when it was read, in every
 environment alike; the next run reads it again, because the persistent hash
-cache (:mod:`.hashcache`) never keeps a hash of a file changed that recently.
+cache (:mod:`.known_hashes`) never keeps a hash of a file changed that recently.
 """
 
 from __future__ import annotations

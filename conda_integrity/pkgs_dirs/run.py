@@ -1,13 +1,13 @@
 """``verify --pkgs-dirs``: the package caches against their packages' own metadata.
 
-Each of conda's ``pkgs_dirs`` is listed (:mod:`.cache_scan`), its extracted
-packages and archives are looked at (:mod:`.cache_observe`) and compared with
-their metadata (:mod:`.cache_damage`). For each damaged file that environments
-may hold by hard link, the environments conda knows (:mod:`.known_envs`) that
-do hold it are named (:mod:`.sharing`).
+Each of conda's ``pkgs_dirs`` is listed (:mod:`..observe.cached_packages`), its
+extracted packages and archives are looked at (:mod:`..observe.cached_files`) and
+compared with their metadata (:mod:`..checks.cache_corrupt`). For each damaged
+file that environments may hold by hard link, the environments conda knows
+(:mod:`..observe.known_envs`) that do hold it are named (:mod:`.sharing`).
 
 Nothing is written: no state is kept in a package cache, and every run reads
-the files again (hashing each inode once, :mod:`.inodes`). By default the
+the files again (hashing each inode once, :mod:`..observe.inodes`). By default the
 archives are hashed too: a damaged archive is what conda extracts again the
 next time the extracted folder is gone. ``--fast`` compares sizes only.
 """
@@ -17,16 +17,17 @@ from __future__ import annotations
 import os
 import time
 
-from ..findings import TRANSACTION_DEBRIS, UNREADABLE, WARNING, Finding
+from ..checks import transaction_debris, unreadable
+from ..checks.cache_corrupt import Damage, damages, finding
+from ..findings import Finding
+from ..observe.cached_files import CacheObserver
+from ..observe.cached_packages import CachedPackage, read_package_metadata, scan_pkgs_dir
 from ..observe.inodes import InodeHashes
 from ..observe.known_envs import known_prefixes
 from ..progress import Progress
 from ..records import fixes
-from ..report import Report, Skipped
 from ..verify.read import VerifyOptions
-from .damage import Damage, damages, finding, unreadable
-from .observe import CacheObserver
-from .scan import CachedPackage, read_package_metadata, scan_pkgs_dir
+from ..verify.report import Report, Skipped
 from .sharing import CachedInode, environments_sharing
 
 
@@ -65,13 +66,12 @@ def _fix(damage: Damage, environments: list[str]) -> str:
 
 
 def _leftover(pkgs_dir: str, name: str) -> Finding:
-    return Finding(
-        TRANSACTION_DEBRIS,
-        WARNING,
+    return transaction_debris.CHECK.finding(
         "left behind by a conda download or extraction that did not finish "
         "(conda moves the old copy aside while it replaces it)",
         path=name,
-        extra={"pkgs_dir": pkgs_dir, "fix": fixes.remove_cached(os.path.join(pkgs_dir, name))},
+        extra={"pkgs_dir": pkgs_dir},
+        fix=fixes.remove_cached(os.path.join(pkgs_dir, name)),
     )
 
 
@@ -100,9 +100,7 @@ def verify_pkgs_dirs(
         scan = scan_pkgs_dir(pkgs_dir)
         if scan.unreadable is not None:
             findings.append(
-                Finding(
-                    UNREADABLE,
-                    WARNING,
+                unreadable.CHECK.finding(
                     f"the package cache cannot be listed: {scan.unreadable}",
                     extra={"pkgs_dir": pkgs_dir},
                 )
@@ -119,7 +117,7 @@ def verify_pkgs_dirs(
     sharing = _environments_sharing(found, disk.stats)
     for damage, environments in zip(found, sharing):
         findings.append(finding(damage, environments, _fix(damage, environments)))
-    findings += unreadable(packages, disk)
+    findings += unreadable.in_package_caches(packages, disk)
 
     return Report(
         prefix="",

@@ -2,7 +2,7 @@
 across records (dependencies, history, pip, environment files).
 
 A parsed record gives them from its JSON. A record that verified clean and is
-untouched since is not parsed again (:mod:`.verdicts`), so its verdict entry
+untouched since is not parsed again (:mod:`..observe.clean_records`), so its verdict entry
 keeps these facts: a few fields per record, not the whole record.
 """
 

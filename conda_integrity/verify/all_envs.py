@@ -1,7 +1,7 @@
 """``verify --all``: every environment conda knows, one report each.
 
 The environments are verified one after the other, with one map of the hashes
-computed in this run (:mod:`.inodes`): the files they share with the package
+computed in this run (:mod:`..observe.inodes`): the files they share with the package
 cache by hard link are one inode, hashed once for all of them. A prefix conda
 lists that is gone or is no environment is reported as skipped, and does not
 make the run fail.
@@ -17,8 +17,8 @@ from ..observe.inodes import InodeHashes
 from ..observe.known_envs import known_prefixes
 from ..progress import Progress
 from ..records.reader import not_an_environment
-from ..report import EnvironmentsReport, Report, Skipped
 from .read import VerifyOptions
+from .report import EnvironmentsReport, Report, Skipped
 from .run import verify_prefix
 
 

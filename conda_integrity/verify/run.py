@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import time
 
-from ..checks import CHECKS
-from ..findings import ENVIRONMENT_CODES, Finding
+from ..checks.registry import CHECKS, ENVIRONMENT_CODES
+from ..findings import Finding
 from ..observe.inodes import InodeHashes
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import save_remembered
 from ..progress import Progress
-from ..report import Report
 from ..store.paths import can_write
 from .read import Memory, VerifyOptions, read_state
+from .report import Report
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _mentioned(findings: list[Finding]) -> set[str]:
 
 def run_checks(state: PrefixState) -> list[Finding]:
     """Every check's findings."""
-    return [finding for check in CHECKS for finding in check(state)]
+    return [finding for check in CHECKS if check.run for finding in check.run(state)]
 
 
 def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import CODE_WIDTH, ERROR, SEVERITIES, Finding
+from ..checks.registry import CODE_WIDTH
+from ..findings import ERROR, SEVERITIES, Finding
 
 _ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 

@@ -1,7 +1,7 @@
 """Look at the files of the extracted packages in the package caches, and at
 their archives: one ``lstat`` each, a ``readlink`` for symlinks, the SHA-256 of
 regular files whose size is right (and the digest of each archive), unless
-``fast``. Judges nothing: :mod:`.cache_damage` compares.
+``fast``. Judges nothing: :mod:`..checks.cache_corrupt` compares.
 
 Large files are hashed on worker threads (:class:`.hashing.Hasher`); an inode
 hashed earlier in the run is not read again (:mod:`.inodes`). Nothing outside
@@ -18,7 +18,7 @@ from ..observe.hashing import LARGE, Hasher, HashJob, file_digest
 from ..observe.inodes import InodeHashes
 from ..progress import Progress
 from ..records.model import FILE, SYMLINK
-from .scan import CachedPackage
+from .cached_packages import CachedPackage
 
 ESCAPES = "is reached through a symbolic link that leaves the package's folder; not followed"
 

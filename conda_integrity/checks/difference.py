@@ -1,0 +1,85 @@
+"""How a path on disk differs from what its package says: one judge for the files
+of an environment (altered-file) and of a package cache (cache-corrupt)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any, NamedTuple
+
+from ..records.model import SYMLINK, OwnedPath
+
+
+class Difference(NamedTuple):
+    """One way a path differs from its package's metadata."""
+
+    #: ``type``, ``symlink-target``, ``size`` or ``sha256`` (the finding's detail)
+    detail: str
+    #: the words, without the package's name
+    what: str
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+
+
+def kind_of(mode: int) -> str:
+    """The words for the kind of file an ``st_mode`` describes."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISBLK(mode) or stat.S_ISCHR(mode):
+        return "device"
+    return "unknown"
+
+
+def difference(
+    owned: OwnedPath,
+    info: os.stat_result,
+    *,
+    kinds: tuple[str, ...] | None,
+    target: str | None,
+    expected_target: str | None,
+    sha256: str | None,
+    differs: str,
+) -> Difference | None:
+    """How the path ``owned`` describes, as ``info`` shows it, differs; None if not.
+
+    ``kinds`` are the kinds it may have (the first is the one named; None: any);
+    ``target`` is its symlink target and ``expected_target`` the package's (None:
+    unknown, not compared); ``sha256`` its content's digest (None: not hashed);
+    ``differs`` the words for different content.
+    """
+    actual_kind = kind_of(info.st_mode)
+    if kinds is not None and actual_kind not in kinds:
+        return Difference(
+            "type",
+            f"is a {actual_kind}, not a {kinds[0]}",
+            {"type": kinds[0]},
+            {"type": actual_kind},
+        )
+    if actual_kind == "symlink":
+        if expected_target is not None and target is not None and target != expected_target:
+            return Difference(
+                "symlink-target",
+                f"points to {target}, not {expected_target}",
+                {"target": expected_target},
+                {"target": target},
+            )
+        return None
+    if owned.kind == SYMLINK or actual_kind != "file":
+        return None
+    size = info.st_size
+    if owned.size is not None and size != owned.size:
+        return Difference(
+            "size", f"is {size} bytes, not {owned.size}", {"size": owned.size}, {"size": size}
+        )
+    if owned.sha256 and sha256 is not None and sha256 != owned.sha256:
+        expected = {"sha256": owned.sha256, "size": owned.size}
+        return Difference("sha256", differs, expected, {"sha256": sha256, "size": size})
+    return None
