@@ -1,16 +1,51 @@
-"""What differs between the conda versions conda-integrity runs on: the hooks a
-version offers and the names it gives its commands.
+"""What differs between the conda versions conda-integrity runs on, and how conda
+names its commands and their target: the hooks a version offers, the command
+names its plugins see, the options that name an environment.
 
 Every such fact lives here, so that the rest of the package asks one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from .exceptions import IntegrityInputError
+
 #: conda's command names for install, update, remove and create, in every version
 #: (``env create`` is "create" from conda 26.7, ``env remove`` "remove" from 24.9)
 GUARDED_COMMANDS = frozenset(
     {"install", "create", "update", "remove", "env_create", "env_update", "env_remove"}
 )
+#: the commands that make a new environment
+CREATE_COMMANDS = frozenset({"create", "env_create"})
+#: the commands whose target an environment file may name instead of -n/-p
+FROM_FILE_COMMANDS = frozenset({"env_create", "env_update"})
+#: conda's options that name the target environment
+TARGET_OPTIONS = ("-n", "--name", "-p", "--prefix")
+
+
+def names_target(argv: Iterable[str]) -> bool:
+    """Whether a command line names its environment with -n/-p, in any of the forms
+    argparse accepts: ``-p DIR``, ``-pDIR``, ``--prefix DIR``, ``--prefix=DIR``."""
+    for arg in argv:
+        for option in TARGET_OPTIONS:
+            if arg == option or arg.startswith(option + "=" if option[1] == "-" else option):
+                return True
+    return False
+
+
+def target_prefix() -> str:
+    """The environment ``-n/-p`` names, or the active one.
+
+    Raises IntegrityInputError (one line) for a name conda does not know.
+    """
+    from conda.base.context import context
+    from conda.exceptions import CondaError
+
+    try:
+        return str(context.target_prefix)
+    except CondaError as error:  # -n with a name conda does not know
+        raise IntegrityInputError(str(error).strip().splitlines()[0]) from None
 
 
 def has_transaction_actions() -> bool:

@@ -1,4 +1,4 @@
-"""Errors that stop a command before it can run (exit code 2)."""
+"""The errors conda-integrity raises: bad input (exit code 2) and the guard's refusal."""
 
 from __future__ import annotations
 
@@ -16,4 +16,11 @@ class IntegrityInputError(CondaError):
 
     def __init__(self, message: str) -> None:
         # conda formats messages with %-interpolation; keep paths with % intact
+        super().__init__(message.replace("%", "%%"))
+
+
+class IntegrityRefusal(CondaError):
+    """conda-integrity refuses to let conda change a damaged environment."""
+
+    def __init__(self, message: str) -> None:
         super().__init__(message.replace("%", "%%"))

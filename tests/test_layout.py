@@ -5,6 +5,8 @@ imports are written, whether at module level, in a function or for typing)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,28 @@ def test_subpackage_init_files_hold_no_code():
         body = ast.parse(path.read_text(encoding="utf-8")).body
         code = [node for node in body if not isinstance(node, ast.Expr)]
         assert code == [], f"{path.relative_to(PACKAGE.parent)} holds code"
+
+
+def test_asking_for_the_hooks_imports_no_layer_that_reads_a_prefix():
+    # conda asks every plugin for its hooks on every command, guarded or not
+    code = (
+        "import sys\n"
+        "from tests.support.real_conda import ensure_conda\n"
+        "ensure_conda()\n"
+        "from conda_integrity import plugin\n"
+        "for hook in (plugin.conda_subcommands, plugin.conda_settings, plugin.conda_pre_commands,"
+        " plugin.conda_post_commands, plugin.conda_post_solves, plugin.conda_health_checks):\n"
+        "    list(hook())\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('conda_integrity.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded = {name.split(".")[1] for name in result.stdout.split()}
+    assert loaded, result.stdout
+    assert loaded.isdisjoint({"store", "records", "observe", "checks", "verify", "pkgs_dirs"})

@@ -14,19 +14,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..compat import CREATE_COMMANDS, names_target
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..store.journal import Entry
 from .base import ENVIRONMENT, Check
 
-PREFIX_OPTIONS = ("-p", "--prefix", "-n", "--name")
-CREATE = ("create", "env_create")
-
 
 def _again(entry: Entry, prefix: str) -> str:
     """The command line that ran, with the prefix made explicit."""
     args = list(entry.argv[1:]) or [entry.command]
-    if not any(arg in PREFIX_OPTIONS or arg.startswith(("--prefix=", "--name=")) for arg in args):
+    if not names_target(args):
         args[1:1] = ["-p", prefix]
     return "conda " + shlex.join(args)
 
@@ -64,7 +62,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.started))
         again = _again(entry, state.prefix)
         fix = again
-        if entry.command in CREATE:
+        if entry.command in CREATE_COMMANDS:
             fix = f"rm -rf {shlex.quote(state.prefix)} && {again}"
         yield CHECK.finding(
             f"`{again}` (pid {entry.pid}, {started}) did not finish: "

@@ -1,9 +1,24 @@
-"""What the guard says, in conda's style, on stderr or in a refusal."""
+"""What the guard says, in conda's style: on stderr, or in a refusal."""
 
 from __future__ import annotations
 
+import sys
+
 from ..findings import Finding
+from ..store.changes import FileChange
+from ..store.journal import OpenTransaction
 from ..verify.report import finding_head, printable
+from .session import Session
+
+
+def say(text: str) -> None:
+    """Print ``text`` on stderr at once (conda's own output goes on around it)."""
+    sys.stderr.write(printable(text) + "\n")
+    sys.stderr.flush()
+
+
+def verify_hint(prefix: str) -> str:
+    return f"Run `conda integrity verify -p {prefix}` for details."
 
 
 def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:
@@ -15,3 +30,73 @@ def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:
     if len(findings) > limit:
         lines.append(f"  ... and {len(findings) - limit} more")
     return lines
+
+
+def problems_before(
+    prefix: str, problems: list[Finding], others: list[OpenTransaction]
+) -> str | None:
+    """What is wrong with ``prefix`` before the command (None: nothing)."""
+    lines = [
+        f"  another conda process (pid {other.entry.pid}, `conda {other.entry.command}`) "
+        "is changing this environment right now"
+        for other in others
+    ]
+    lines += problem_lines(problems)
+    if not lines:
+        return None
+    head = f"conda-integrity: {len(problems) + len(others)} problem(s) in {prefix}:"
+    return "\n".join([head, *lines])
+
+
+def refusal(session: Session) -> str:
+    """Why refuse mode stops the command, and the commands that would repair it."""
+    fixes: list[str] = []
+    for finding in session.problems:
+        if finding.fix and finding.fix not in fixes:
+            fixes.append(finding.fix)
+    lines = [session.refusal or "", verify_hint(session.prefix)]
+    if fixes:
+        lines.append("To repair (with the guard set to warn for that command):")
+        lines += [f"  CONDA_PLUGINS_INTEGRITY_MODE=warn {fix}" for fix in fixes[:5]]
+    lines.append("(plugins.integrity_mode is refuse: conda-integrity stopped this command)")
+    return "\n".join(lines)
+
+
+def changed_since(prefix: str, snapshot: int, files: list[FileChange]) -> str:
+    """Files of conda packages changed since conda's last transaction."""
+    lines = [f"  {change.change:<15} {change.path}" for change in files[:5]]
+    if len(files) > 5:
+        lines.append(f"  ... and {len(files) - 5} more files")
+    return "\n".join(
+        [
+            f"conda-integrity: files of conda packages in {prefix} changed "
+            f"since conda's last transaction (snapshot {snapshot}):",
+            *lines,
+        ]
+    )
+
+
+def rolled_back(prefix: str, findings: list[Finding]) -> str:
+    """The refusal after a transaction that conda can still roll back."""
+    return "\n".join(
+        [
+            f"conda-integrity: this transaction left {len(findings)} problem(s) in "
+            f"{prefix}; conda rolls it back:",
+            *problem_lines(findings),
+        ]
+    )
+
+
+def left_behind(prefix: str, findings: list[Finding]) -> str:
+    """What a finished transaction left wrong."""
+    return "\n".join(
+        [
+            f"conda-integrity: this transaction left {len(findings)} problem(s) in {prefix}:",
+            *problem_lines(findings),
+            verify_hint(prefix),
+        ]
+    )
+
+
+#: added to :func:`left_behind` when refuse mode fails a command it cannot roll back
+NO_ROLLBACK = "\n(conda before 25.5 cannot roll a finished transaction back)"

@@ -1,0 +1,155 @@
+"""The guarded command's journal entry and the snapshots around it.
+
+The entry is begun before the transaction (with the snapshot before it), given
+the plan once conda knows it, and closed when the command ends: finished (with
+the snapshot after it) or failed. An entry never closed is what the next run
+judges as an interruption (:mod:`conda_integrity.verify.interruptions`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+
+from ..exceptions import IntegrityInputError
+from ..findings import Finding
+from ..observe.prefix_state import PrefixState
+from ..observe.snapshot import snapshot_of
+from ..settings import integrity_mode, snapshots_to_keep
+from ..store import journal, snapshots
+from ..store.changes import compare
+from ..store.paths import guard_dir, users_dir
+from ..verify.read import EarlierRead, state_digests
+from ..verify.snapshot import current
+from . import messages
+from .check import Before, command_line
+from .session import Session
+
+log = logging.getLogger(__name__)
+
+
+def begin_creation(command: str, prefix: str) -> Session | None:
+    """Journal a ``conda create`` of the new prefix, so that an interruption is seen.
+
+    The entry goes to the user's folder for the prefix: writing into the prefix
+    before conda makes it would leave a folder behind when the command fails.
+    """
+    session = Session(prefix, integrity_mode(), command, users_dir(prefix), creating=True)
+    try:
+        session.entry, session.lock = journal.begin(
+            session.guard_dir, command, list(sys.argv), None
+        )
+    except OSError as error:
+        log.debug("cannot journal the creation of %s: %s", prefix, error)
+        return None
+    return session
+
+
+def begin(session: Session, before: Before) -> bool:
+    """Snapshot the prefix (unless the newest snapshot shows it as it is) and begin
+    the journal entry; False, said on stderr, when that cannot be written."""
+    state, memory = before.state, before.memory
+    digests = state_digests(state, memory)
+    newest = snapshots.latest_summary(session.guard_dir)
+    try:
+        if newest is not None and newest.get("digests") == digests:
+            before_number = newest["number"]  # nothing changed since: that one is "before"
+        else:
+            last = snapshots.latest(session.guard_dir)
+            now = snapshot_of(state, snapshots.BEFORE, None, command_line(), digests, base=last)
+            _report_changes(state, before.findings, last, now)
+            session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
+            before_number = session.before.number
+        session.entry, session.lock = journal.begin(
+            session.guard_dir, session.command, list(sys.argv), before_number
+        )
+    except OSError as error:
+        messages.say(
+            f"conda-integrity: cannot keep a snapshot of {session.prefix} ({error}); not guarded"
+        )
+        return False
+    session.earlier = EarlierRead.of(state)
+    return True
+
+
+def _report_changes(
+    state: PrefixState,
+    findings: list[Finding],
+    last: snapshots.Snapshot | None,
+    now: snapshots.Snapshot,
+) -> None:
+    """Say which files of conda packages changed since the newest snapshot (pip, an
+    editor...), unless a finding or an interrupted transaction already tells it."""
+    if last is None or any(not t.running for t in state.transactions):
+        return
+    reported = {finding.path for finding in findings}
+    try:
+        changes = compare(last, now)
+    except IntegrityInputError as error:  # our own damaged snapshot: nothing to tell
+        log.debug("%s", error)
+        return
+    unexplained = [c for c in changes.files if c.path not in reported]
+    if unexplained:
+        messages.say(messages.changed_since(state.prefix, last.number, unexplained))
+
+
+def record_plan(session: Session, unlink: list[str], link: list[str]) -> None:
+    """The plan of the transaction, once conda knows it."""
+    if session.entry is None:
+        return
+    session.entry.plan = {"unlink": sorted(unlink), "link": sorted(link)}
+    try:
+        journal.save(session.guard_dir, session.entry)
+    except OSError as error:
+        log.debug("cannot write the plan into the journal: %s", error)
+
+
+def finish(session: Session) -> None:
+    """Keep the snapshot after the transaction and close the entry as finished.
+
+    Raises OSError when they cannot be written.
+    """
+    after = session.after
+    if after is not None:
+        after = snapshots.save(session.guard_dir, after, snapshots_to_keep())
+    if session.entry is not None:
+        session.entry.after = after.number if after else None
+        session.entry.state = journal.FINISHED
+        session.entry.outcome = {"findings": sorted({f.code for f in session.after_findings})}
+        journal.end(session.guard_dir, session.entry, session.lock)
+
+
+def finish_creation(session: Session) -> None:
+    """Close the entry of a ``conda create`` that ended normally."""
+    if session.entry is None:
+        return
+    session.entry.state = journal.FINISHED
+    with contextlib.suppress(OSError):
+        journal.end(session.guard_dir, session.entry, session.lock)
+
+
+def first_snapshot(prefix: str) -> None:
+    """The first snapshot of a prefix the command created, and its journal entry."""
+    folder = guard_dir(prefix)
+    try:
+        now = current(prefix, snapshots.AFTER, None, command_line())
+        snapshot = snapshots.save(folder, now, snapshots_to_keep())
+        entry, lock = journal.begin(folder, "create", list(sys.argv), None)
+        entry.state, entry.after, entry.ended = journal.FINISHED, snapshot.number, time.time()
+        journal.end(folder, entry, lock)
+    except OSError as error:
+        log.debug("cannot snapshot the new environment %s: %s", prefix, error)
+
+
+def fail(session: Session, exception: BaseException) -> None:
+    """The command raised: mark the entry failed (the next run judges what it left)."""
+    if session.entry is None:
+        return
+    session.entry.state = journal.FAILED
+    session.entry.outcome = {"error": type(exception).__name__}
+    with contextlib.suppress(OSError):
+        journal.save(session.guard_dir, session.entry)
+    if session.lock is not None:
+        session.lock.close()
