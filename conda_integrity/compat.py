@@ -7,7 +7,8 @@ Every such fact lives here, so that the rest of the package asks one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .exceptions import IntegrityInputError
 
@@ -53,3 +54,31 @@ def has_transaction_actions() -> bool:
     from conda.plugins import hookspec
 
     return hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions")
+
+
+def virtual_package_records() -> list[Any]:
+    """The machine's virtual packages as conda ``PackageRecord``s."""
+    from conda.base.context import context
+
+    manager = context.plugin_manager
+    if hasattr(manager, "get_virtual_package_records"):  # conda 24.9 and later
+        return list(manager.get_virtual_package_records())
+    # conda 24.7: plain (name, version, build) tuples, made into records here
+    from conda.core.index import _make_virtual_package
+
+    return [
+        _make_virtual_package(f"__{package.name}", package.version, package.build)
+        for package in manager.get_virtual_packages()
+    ]
+
+
+def health_check(name: str, action: Callable[[str, bool], None], summary: str) -> Any:
+    """A ``CondaHealthCheck`` as the running conda takes it (``summary`` since 26.1;
+    conda calls ``action(prefix, verbose)`` in every version)."""
+    import inspect
+
+    from conda.plugins.types import CondaHealthCheck
+
+    fields = inspect.signature(CondaHealthCheck).parameters
+    extra = {"summary": summary} if "summary" in fields else {}
+    return CondaHealthCheck(name=name, action=action, **extra)

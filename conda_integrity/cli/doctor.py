@@ -8,8 +8,6 @@ whatever a health check finds; ``conda integrity verify`` has the exit codes.
 
 from __future__ import annotations
 
-import inspect
-
 NAME = "integrity"
 #: the marks conda doctor prints (not importable from one place in every conda version)
 OK_MARK, X_MARK = "\u2705", "\u274c"
@@ -39,8 +37,6 @@ def run_health_check(prefix: str, verbose: bool) -> None:
 
 def health_check():
     """The ``CondaHealthCheck`` for the running conda's signature."""
-    from conda.plugins.types import CondaHealthCheck
+    from ..compat import health_check as conda_health_check
 
-    fields = inspect.signature(CondaHealthCheck).parameters
-    extra = {"summary": SUMMARY} if "summary" in fields else {}
-    return CondaHealthCheck(name=NAME, action=run_health_check, **extra)
+    return conda_health_check(NAME, run_health_check, SUMMARY)

@@ -14,25 +14,16 @@ import platform
 import sys
 from typing import Any
 
+from ..compat import virtual_package_records
+
 log = logging.getLogger(__name__)
 
 
 def virtual_packages() -> dict[str, Any] | None:
     """The machine's virtual packages as conda ``PackageRecord``s, by name; None
     when conda could not tell (then nothing is judged against them)."""
-    from conda.base.context import context
-
-    manager = context.plugin_manager
     try:
-        if hasattr(manager, "get_virtual_package_records"):  # conda 24.9 and later
-            records = list(manager.get_virtual_package_records())
-        else:  # conda 24.7: plain (name, version, build) tuples, made into records here
-            from conda.core.index import _make_virtual_package
-
-            records = [
-                _make_virtual_package(f"__{package.name}", package.version, package.build)
-                for package in manager.get_virtual_packages()
-            ]
+        records = virtual_package_records()
     except Exception as error:  # a broken virtual package plugin must not stop verify
         log.debug("conda could not list the virtual packages: %s", error)
         return None
