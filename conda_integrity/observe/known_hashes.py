@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import os
 
-from ..store.paths import read_json, state_path, write_json
+from ..store.state_file import StateFile
 
 FILE_NAME = "hash-cache.json"
 FORMAT = 2
 RACY_SECONDS = 2
 _KEY = 4  # inode, size, mtime_ns, ctime_ns
 _HEX = 64
+
+
+def _file(prefix: str) -> StateFile:
+    return StateFile.in_prefix(prefix, FILE_NAME, FORMAT)
 
 
 class HashCache:
@@ -42,8 +46,9 @@ class HashCache:
 
     @classmethod
     def load(cls, prefix: str) -> HashCache:
-        data = read_json(state_path(prefix, FILE_NAME))
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        """The hashes of the last runs (none when their file is unusable)."""
+        data = _file(prefix).read()
+        if data is None:
             return cls()
         paths, keys, digests = data.get("paths"), data.get("keys"), data.get("digests")
         if not (isinstance(paths, str) and isinstance(keys, list) and isinstance(digests, str)):
@@ -91,6 +96,7 @@ class HashCache:
                 self.updates[path] = None
 
     def save(self, prefix: str) -> None:
+        """Write the hashes, if they changed (OSError when that fails)."""
         if not self.updates:
             return
         paths, keys, digests = [], [], []
@@ -106,10 +112,7 @@ class HashCache:
                 keys += entry[0]
                 digests.append(entry[1])
         joined = "".join(digests)
-        write_json(
-            state_path(prefix, FILE_NAME),
-            {"format": FORMAT, "paths": "\n".join(paths), "keys": keys, "digests": joined},
-        )
+        _file(prefix).write({"paths": "\n".join(paths), "keys": keys, "digests": joined})
         self._reset(paths, keys, joined)
 
 

@@ -11,20 +11,19 @@ import contextlib
 from typing import Any
 
 from .. import __version__
-from .paths import read_json, state_path, write_json
+from .state_file import StateFile
 
 FORMAT = 1
 
 
+def _file(prefix: str, name: str) -> StateFile:
+    return StateFile.in_prefix(prefix, name, FORMAT, version=__version__)
+
+
 def recall(prefix: str, name: str, key: Any) -> Any:
     """The value remembered under ``name`` if it was computed from ``key``, else None."""
-    data = read_json(state_path(prefix, name))
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != FORMAT
-        or data.get("version") != __version__
-        or data.get("key") != key
-    ):
+    data = _file(prefix, name).read()
+    if data is None or data.get("key") != key:
         return None
     return data.get("value")
 
@@ -32,7 +31,4 @@ def recall(prefix: str, name: str, key: Any) -> Any:
 def remember(prefix: str, name: str, key: Any, value: Any) -> None:
     """Remember ``value`` as computed from ``key`` (a cache: failures are ignored)."""
     with contextlib.suppress(OSError):
-        write_json(
-            state_path(prefix, name),
-            {"format": FORMAT, "version": __version__, "key": key, "value": value},
-        )
+        _file(prefix, name).write({"key": key, "value": value})
