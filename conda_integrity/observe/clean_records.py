@@ -69,7 +69,7 @@ def _file(prefix: str) -> StateFile:
     return StateFile.in_prefix(prefix, FILE_NAME, FORMAT, version=__version__)
 
 
-class Verdicts:
+class CleanRecords:
     """The clean records of one prefix, as last verified."""
 
     def __init__(self, entries: dict[str, dict] | None = None) -> None:
@@ -77,7 +77,7 @@ class Verdicts:
         self.changed = False
 
     @classmethod
-    def load(cls, prefix: str) -> Verdicts:
+    def load(cls, prefix: str) -> CleanRecords:
         """The clean records of the last run (none when its file is unusable)."""
         data = _file(prefix).read()
         records = data.get("records") if data is not None else None
@@ -137,14 +137,14 @@ class Verdicts:
                 )
         return found
 
-    def remember(
+    def add(
         self,
         record: Record,
         record_file: os.stat_result,
         disk: DiskState,
         now_ns: int,
     ) -> bool:
-        """Remember ``record`` as clean, if every key is settled; say whether it was."""
+        """Add ``record`` as clean, if every key is settled; say whether it was."""
         settled = now_ns - RACY_SECONDS * 1_000_000_000
         if record_file.st_ctime_ns >= settled:
             return False

@@ -1,10 +1,10 @@
-"""The per-prefix cache of verified hashes.
+"""The verified hashes of a prefix, kept to be reused by the next runs.
 
 An entry says: the file at this path, while its ``lstat`` showed this inode,
 size, mtime and ctime, had this SHA-256. Any write to a file changes its ctime
 (which, unlike mtime, cannot be set back), and replacing it changes its inode,
 so a matching key means unchanged content. A file changed less than
-``RACY_SECONDS`` before the run is not cached: timestamps are coarse, and a
+``RACY_SECONDS`` before the run is not kept: timestamps are coarse, and a
 write in the same tick as the hash would otherwise go unseen.
 
 The file (``conda-meta/integrity/hash-cache.json``) is stored by columns, the
@@ -29,7 +29,7 @@ def _file(prefix: str) -> StateFile:
     return StateFile.in_prefix(prefix, FILE_NAME, FORMAT)
 
 
-class HashCache:
+class KnownHashes:
     """Verified hashes of one prefix, keyed by path and stat key."""
 
     def __init__(
@@ -45,7 +45,7 @@ class HashCache:
         self.updates: dict[str, tuple[list[int], str] | None] = {}
 
     @classmethod
-    def load(cls, prefix: str) -> HashCache:
+    def load(cls, prefix: str) -> KnownHashes:
         """The hashes of the last runs (none when their file is unusable)."""
         data = _file(prefix).read()
         if data is None:

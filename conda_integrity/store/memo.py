@@ -1,5 +1,5 @@
-"""Results of the checks across records, remembered with the key of what they
-were computed from, in ``conda-meta/integrity/<name>.json``.
+"""Results of the checks across records, kept with the key of what they were
+computed from, in ``conda-meta/integrity/<name>.json``.
 
 A memo written by another version of conda-integrity is ignored, so a change
 of how a result is computed never reuses an old one.
@@ -20,15 +20,15 @@ def _file(prefix: str, name: str) -> StateFile:
     return StateFile.in_prefix(prefix, name, FORMAT, version=__version__)
 
 
-def recall(prefix: str, name: str, key: Any) -> Any:
-    """The value remembered under ``name`` if it was computed from ``key``, else None."""
+def load(prefix: str, name: str, key: Any) -> Any:
+    """The value kept under ``name`` if it was computed from ``key``, else None."""
     data = _file(prefix, name).read()
     if data is None or data.get("key") != key:
         return None
     return data.get("value")
 
 
-def remember(prefix: str, name: str, key: Any, value: Any) -> None:
-    """Remember ``value`` as computed from ``key`` (a cache: failures are ignored)."""
+def save(prefix: str, name: str, key: Any, value: Any) -> None:
+    """Keep ``value`` as computed from ``key`` (a cache: failures are ignored)."""
     with contextlib.suppress(OSError):
         _file(prefix, name).write({"key": key, "value": value})
