@@ -27,7 +27,7 @@ from tests.support.real_conda import ensure_conda
 
 ensure_conda()
 
-from conda_integrity.observe.clean_records import Verdicts  # noqa: E402
+from conda_integrity.observe.clean_records import CleanRecords  # noqa: E402
 from conda_integrity.observe.conda_history import read_history  # noqa: E402
 from conda_integrity.observe.dependencies import find_unmet, unmet_specs  # noqa: E402
 from conda_integrity.observe.known_hashes import RACY_SECONDS  # noqa: E402
@@ -52,7 +52,7 @@ def across_records(prefix: str, reuse: bool):  # type: ignore[no-untyped-def]
     """The steps verify adds for the checks across records, as verify runs them
     (the record files and the remembered records are what verify reads anyway)."""
     files = record_files(prefix)
-    unchanged = Verdicts.load(prefix).unchanged(prefix, files)
+    unchanged = CleanRecords.load(prefix).unchanged(prefix, files)
     packages = tuple(u.package for u in unchanged.values())
 
     def run() -> None:
@@ -60,7 +60,7 @@ def across_records(prefix: str, reuse: bool):  # type: ignore[no-untyped-def]
         key = records_key(files)
         unmet_specs(prefix, packages, key, reuse, True)
         read_history(prefix, settled, reuse, True)
-        _site_packages(prefix, packages, [], unchanged, key, settled, reuse=reuse, remember=True)
+        _site_packages(prefix, packages, [], unchanged, key, settled, reuse=reuse, save=True)
 
     return run
 

@@ -6,12 +6,14 @@ import json
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
+from conda_integrity.observe.known_hashes import RACY_SECONDS
 from tests.support.conda_cli import Conda
-from tests.support.helpers import findings, summary, verify
+from tests.support.helpers import edit_in_place, findings, summary, verify
 
 
 def make_socket(path: Path) -> None:
@@ -84,3 +86,52 @@ def test_huge_files_are_not_read_needlessly(sandbox: Conda, env: Path) -> None:
     (finding,) = findings(report, "altered-file")
     assert (finding["detail"], finding["actual"]["size"]) == ("size", 64 << 30)
     assert report["checked"]["hashed_bytes"] < 64 << 20
+
+
+def test_odd_files_in_place_of_our_state(sandbox: Conda, env: Path, tmp_path: Path) -> None:
+    """Our state is read only from regular files of bounded size, parsed without
+    crashing: anything else reads as no state, and is replaced by the next write."""
+    time.sleep(RACY_SECONDS + 0.2)  # old enough for verify to keep what it learns
+    verify(sandbox, env)
+    verify(sandbox, env)
+    state = env / "conda-meta" / "integrity"
+    for name in ("hash-cache.json", "verdicts.json", "tree.json", "modes.json"):
+        assert (state / name).is_file(), name
+    edit_in_place(env / "include" / "foo.h")
+    expected = verify(sandbox, env, "--no-cache")
+    transactions = [e["id"] for e in _log(sandbox, env) if e["type"] == "transaction"]
+
+    os.unlink(state / "hash-cache.json")
+    os.mkfifo(state / "hash-cache.json")  # reading it would wait for a writer forever
+    (state / "tree.json").unlink()
+    (state / "tree.json").symlink_to("/dev/zero")  # reading it would never end
+    outside = tmp_path / "outside.json"
+    outside.write_text("not ours")
+    (state / "verdicts.json").unlink()
+    (state / "verdicts.json").symlink_to(outside)
+    with open(state / "dependencies.json", "wb") as handle:
+        handle.truncate(1 << 30)  # sparse, and over the bound
+    (state / "history.json").write_text("[" * 100_000 + "]" * 100_000)  # too deep to parse
+    (state / "snapshots").mkdir(exist_ok=True)
+    (state / "snapshots" / "index.json").unlink(missing_ok=True)
+    (state / "snapshots" / "index.json").symlink_to("/dev/zero")
+    (state / "journal").mkdir(exist_ok=True)
+    os.mkfifo(state / "journal" / "20990101-000000.000000-1.json")
+
+    report = verify(sandbox, env, timeout=120)
+    assert summary(report) == summary(expected) == {("altered-file", "include/foo.h")}
+    for key in ("packages", "files", "bytes", "hashed_files"):
+        assert report["checked"][key] == expected["checked"][key], key
+    # written again as regular files, the symlink replaced, not followed
+    for name in ("hash-cache.json", "tree.json", "verdicts.json"):
+        assert stat.S_ISREG(os.lstat(state / name).st_mode), name
+    assert outside.read_text() == "not ours"
+    # no snapshot is listed (the index is unusable), the FIFO entry is skipped
+    assert [(e["type"], e["id"]) for e in _log(sandbox, env)] == [
+        ("transaction", id) for id in transactions
+    ]
+
+
+def _log(sandbox: Conda, env: Path) -> list[dict]:
+    result = sandbox.run("integrity", "log", "-p", str(env), "--json", timeout=120)
+    return json.loads(result.stdout)["events"]

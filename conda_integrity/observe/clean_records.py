@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..records.installed import InstalledPackage, package_fields
 from ..records.model import FILE, PYC, Record
-from ..store.paths import read_json, state_path, write_json
+from ..store.state_file import StateFile
 from .disk import DiskState, relative_lstat
 from .known_hashes import RACY_SECONDS
 
@@ -65,7 +65,11 @@ def record_digest(record: Record, record_file: os.stat_result, disk: DiskState) 
     return _digest(keys)
 
 
-class Verdicts:
+def _file(prefix: str) -> StateFile:
+    return StateFile.in_prefix(prefix, FILE_NAME, FORMAT, version=__version__)
+
+
+class CleanRecords:
     """The clean records of one prefix, as last verified."""
 
     def __init__(self, entries: dict[str, dict] | None = None) -> None:
@@ -73,16 +77,11 @@ class Verdicts:
         self.changed = False
 
     @classmethod
-    def load(cls, prefix: str) -> Verdicts:
-        data = read_json(state_path(prefix, FILE_NAME))
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != FORMAT
-            or data.get("version") != __version__
-            or not isinstance(data.get("records"), dict)
-        ):
-            return cls()
-        return cls(data["records"])
+    def load(cls, prefix: str) -> CleanRecords:
+        """The clean records of the last run (none when its file is unusable)."""
+        data = _file(prefix).read()
+        records = data.get("records") if data is not None else None
+        return cls(records) if isinstance(records, dict) else cls()
 
     def unchanged(
         self,
@@ -138,14 +137,14 @@ class Verdicts:
                 )
         return found
 
-    def remember(
+    def add(
         self,
         record: Record,
         record_file: os.stat_result,
         disk: DiskState,
         now_ns: int,
     ) -> bool:
-        """Remember ``record`` as clean, if every key is settled; say whether it was."""
+        """Add ``record`` as clean, if every key is settled; say whether it was."""
         settled = now_ns - RACY_SECONDS * 1_000_000_000
         if record_file.st_ctime_ns >= settled:
             return False
@@ -186,9 +185,7 @@ class Verdicts:
             self.forget(stem)
 
     def save(self, prefix: str) -> None:
+        """Write the clean records, if they changed (OSError when that fails)."""
         if self.changed:
-            write_json(
-                state_path(prefix, FILE_NAME),
-                {"format": FORMAT, "version": __version__, "records": self.entries},
-            )
+            _file(prefix).write({"records": self.entries})
             self.changed = False

@@ -23,7 +23,7 @@ conda's reading of the format (``History.parse`` and ``construct_states``):
 - packages are compared by ``name-version-build`` only: the channel part before
   ``::`` may be a canonical name, a URL (mamba) or absent (old histories).
 
-The parse is remembered by the history file's stat key
+The parse is kept in a memo by the history file's stat key
 (``conda-meta/integrity/history.json``): a large history is read once.
 """
 
@@ -189,8 +189,9 @@ def _stat_key(info: os.stat_result) -> list[int]:
     return [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
-def read_history(prefix: str, settled_ns: int, reuse: bool, remember: bool) -> HistoryState:
-    """The parsed ``conda-meta/history`` of ``prefix`` (remembered by its stat key)."""
+def read_history(prefix: str, settled_ns: int, reuse: bool, save: bool) -> HistoryState:
+    """The parsed ``conda-meta/history`` of ``prefix`` (kept in a memo by its stat key:
+    read from it if ``reuse``, written to it if ``save``)."""
     path = os.path.join(prefix, HISTORY)
     try:
         info = os.stat(path)
@@ -199,10 +200,10 @@ def read_history(prefix: str, settled_ns: int, reuse: bool, remember: bool) -> H
     except OSError as error:
         return _unreadable(error)
     key = _stat_key(info)
-    remembered = memo.recall(prefix, MEMO, key) if reuse else None
-    if isinstance(remembered, dict):
+    kept = memo.load(prefix, MEMO, key) if reuse else None
+    if isinstance(kept, dict):
         try:
-            return _from_json(remembered)
+            return _from_json(kept)
         except (TypeError, KeyError, ValueError):
             pass
     try:
@@ -225,8 +226,8 @@ def read_history(prefix: str, settled_ns: int, reuse: bool, remember: bool) -> H
         )
     else:
         state = parse_history(text)
-    if remember and info.st_ctime_ns < settled_ns:
-        memo.remember(prefix, MEMO, key, _to_json(state))
+    if save and info.st_ctime_ns < settled_ns:
+        memo.save(prefix, MEMO, key, _to_json(state))
     return state
 
 

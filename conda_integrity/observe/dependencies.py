@@ -4,7 +4,7 @@ the machine's virtual packages.
 
 This is the costly part of the dependency checks: a ``MatchSpec`` takes tens of
 microseconds to parse and an environment has thousands of entries. The result
-is remembered (``conda-meta/integrity/dependencies.json``) with the key of the
+is kept in a memo (``conda-meta/integrity/dependencies.json``) with the key of the
 record files (:func:`..records.installed.records_key`) and of the machine
 (:func:`.virtual.machine_key`), so a run over an unchanged environment parses
 nothing and does not ask conda for the virtual packages. The checks
@@ -53,21 +53,21 @@ def unmet_specs(
     packages: tuple[InstalledPackage, ...],
     records_key: str,
     reuse: bool,
-    remember: bool,
+    save: bool,
 ) -> tuple[UnmetSpec, ...]:
-    """The unmet entries of ``packages``: the remembered ones (if ``reuse``) when
-    ``records_key`` and the machine's key are unchanged, else judged now and
-    remembered (if ``remember``)."""
+    """The unmet entries of ``packages``: the ones kept in the memo (if ``reuse``)
+    when ``records_key`` and the machine's key are unchanged, else judged now and
+    kept (if ``save``)."""
     key = [records_key, *machine_key()]
-    remembered = memo.recall(prefix, MEMO, key) if reuse else None
-    if isinstance(remembered, list):
+    kept = memo.load(prefix, MEMO, key) if reuse else None
+    if isinstance(kept, list):
         try:
-            return tuple(_from_json(item) for item in remembered)
+            return tuple(_from_json(item) for item in kept)
         except (TypeError, KeyError):
             pass  # an entry of another shape: compute again
     found = find_unmet(packages, _LazyVirtualPackages())
-    if remember:
-        memo.remember(prefix, MEMO, key, [asdict(unmet) for unmet in found])
+    if save:
+        memo.save(prefix, MEMO, key, [asdict(unmet) for unmet in found])
     return found
 
 

@@ -2,7 +2,7 @@
 symlinks, and the SHA-256 of regular files whose content the records know.
 
 This is the only step that reads the prefix's files. It reads what the checks
-need and judges nothing: the checks compare. Hashes come from the hash cache
+need and judges nothing: the checks compare. Hashes come from the known hashes
 when a file's stat key is unchanged, or from the hashes of this run when the
 same inode was hashed already (a hard link of the package cache shared with an
 environment verified before); ``fast`` mode hashes nothing new.
@@ -24,7 +24,7 @@ from ..records import package_cache as packagecache
 from ..records.model import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
 from .hashing import LARGE, Hasher, HashJob, sha256_file
 from .inodes import InodeHashes, InodeKey, inode_key
-from .known_hashes import HashCache
+from .known_hashes import KnownHashes
 from .modes import ModeBaseline
 from .walk import PrefixTree
 
@@ -45,7 +45,7 @@ class DiskState:
     link_targets: dict[str, str] = field(default_factory=dict)
     #: symlinks as the package cache has them, for owned softlink paths
     cache_link_targets: dict[str, str] = field(default_factory=dict)
-    #: content hash of regular files, hashed now or taken from the hash cache
+    #: content hash of regular files, hashed now or taken from the known hashes
     sha256: dict[str, str] = field(default_factory=dict)
     #: package paths installed executable, per record stem (absent: unknown)
     executables: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -123,12 +123,12 @@ class Observer:
         prefix: str,
         *,
         fast: bool,
-        hash_cache: HashCache,
+        known_hashes: KnownHashes,
         inode_hashes: InodeHashes | None = None,
     ) -> None:
         self.prefix = prefix
         self.fast = fast
-        self.hash_cache = hash_cache
+        self.known_hashes = known_hashes
         self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
         #: inodes queued for the worker threads, with every path waiting for them
         self.queued: dict[InodeKey, list[str]] = {}
@@ -199,7 +199,7 @@ class Observer:
         disk.hashed_files += 1
         disk.hashed_bytes += size
         info = disk.stats[path]
-        self.hash_cache.put(path, info, result, self.now_ns)
+        self.known_hashes.put(path, info, result, self.now_ns)
         self.inode_hashes.put(info, result)
 
     def _known(self, path: str, info: os.stat_result, result: str | OSError) -> None:
@@ -211,7 +211,7 @@ class Observer:
         disk.sha256[path] = result
         disk.verified_files += 1
         disk.verified_bytes += info.st_size
-        self.hash_cache.put(path, info, result, self.now_ns)
+        self.known_hashes.put(path, info, result, self.now_ns)
 
     def _look(self, paths: list[str], owners: Owners, advance: Update | None) -> None:
         with relative_lstat(self.prefix) as (relative_base, fd):
@@ -226,7 +226,7 @@ class Observer:
         fd: int | None,
         base: str,
     ) -> None:
-        disk, hash_cache, hasher = self.disk, self.hash_cache, self.hasher
+        disk, known_hashes, hasher = self.disk, self.known_hashes, self.hasher
         inode_hashes, queued = self.inode_hashes, self.queued
         stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
         inside, fast = self.containment.inside, self.fast
@@ -257,7 +257,7 @@ class Observer:
                         continue  # nothing to learn from the content
                 elif not any(other.sha256 for _, other in holders):
                     continue
-                known = hash_cache.get(path, info)
+                known = known_hashes.get(path, info)
                 if known is not None:
                     hashes[path] = known
                     disk.verified_files += 1

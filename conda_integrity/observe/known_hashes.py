@@ -1,10 +1,10 @@
-"""The per-prefix cache of verified hashes.
+"""The verified hashes of a prefix, kept to be reused by the next runs.
 
 An entry says: the file at this path, while its ``lstat`` showed this inode,
 size, mtime and ctime, had this SHA-256. Any write to a file changes its ctime
 (which, unlike mtime, cannot be set back), and replacing it changes its inode,
 so a matching key means unchanged content. A file changed less than
-``RACY_SECONDS`` before the run is not cached: timestamps are coarse, and a
+``RACY_SECONDS`` before the run is not kept: timestamps are coarse, and a
 write in the same tick as the hash would otherwise go unseen.
 
 The file (``conda-meta/integrity/hash-cache.json``) is stored by columns, the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from ..store.paths import read_json, state_path, write_json
+from ..store.state_file import StateFile
 
 FILE_NAME = "hash-cache.json"
 FORMAT = 2
@@ -25,7 +25,11 @@ _KEY = 4  # inode, size, mtime_ns, ctime_ns
 _HEX = 64
 
 
-class HashCache:
+def _file(prefix: str) -> StateFile:
+    return StateFile.in_prefix(prefix, FILE_NAME, FORMAT)
+
+
+class KnownHashes:
     """Verified hashes of one prefix, keyed by path and stat key."""
 
     def __init__(
@@ -41,9 +45,10 @@ class HashCache:
         self.updates: dict[str, tuple[list[int], str] | None] = {}
 
     @classmethod
-    def load(cls, prefix: str) -> HashCache:
-        data = read_json(state_path(prefix, FILE_NAME))
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+    def load(cls, prefix: str) -> KnownHashes:
+        """The hashes of the last runs (none when their file is unusable)."""
+        data = _file(prefix).read()
+        if data is None:
             return cls()
         paths, keys, digests = data.get("paths"), data.get("keys"), data.get("digests")
         if not (isinstance(paths, str) and isinstance(keys, list) and isinstance(digests, str)):
@@ -91,6 +96,7 @@ class HashCache:
                 self.updates[path] = None
 
     def save(self, prefix: str) -> None:
+        """Write the hashes, if they changed (OSError when that fails)."""
         if not self.updates:
             return
         paths, keys, digests = [], [], []
@@ -106,10 +112,7 @@ class HashCache:
                 keys += entry[0]
                 digests.append(entry[1])
         joined = "".join(digests)
-        write_json(
-            state_path(prefix, FILE_NAME),
-            {"format": FORMAT, "paths": "\n".join(paths), "keys": keys, "digests": joined},
-        )
+        _file(prefix).write({"paths": "\n".join(paths), "keys": keys, "digests": joined})
         self._reset(paths, keys, joined)
 
 

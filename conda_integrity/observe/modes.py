@@ -25,7 +25,7 @@ from typing import Any
 
 from ..records import package_cache as packagecache
 from ..records.model import FILE, Record
-from ..store.paths import read_json, state_path, write_json
+from ..store.state_file import StateFile
 
 FILE_NAME = "modes.json"
 FORMAT = 1
@@ -82,6 +82,10 @@ def _record_id(record: Record) -> str:
     return f"{record.stem}:{sha256 or md5 or ''}"
 
 
+def _file(prefix: str) -> StateFile:
+    return StateFile.in_prefix(prefix, FILE_NAME, FORMAT)
+
+
 class ModeBaseline:
     """Expected executable bits, per package, remembered across runs."""
 
@@ -91,10 +95,9 @@ class ModeBaseline:
 
     @classmethod
     def load(cls, prefix: str) -> ModeBaseline:
-        data = read_json(state_path(prefix, FILE_NAME))
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return cls()
-        packages = data.get("packages")
+        """The baseline of the last runs (none when its file is unusable)."""
+        data = _file(prefix).read()
+        packages = data.get("packages") if data is not None else None
         return cls(packages if isinstance(packages, dict) else None)
 
     def executables(self, record: Record, read_cache: bool) -> frozenset[str] | None:
@@ -131,6 +134,7 @@ class ModeBaseline:
         self.changed = self.changed or bool(stale)
 
     def save(self, prefix: str) -> None:
+        """Write the baseline, if it changed (OSError when that fails)."""
         if self.changed:
-            write_json(state_path(prefix, FILE_NAME), {"format": FORMAT, "packages": self.packages})
+            _file(prefix).write({"packages": self.packages})
             self.changed = False

@@ -12,7 +12,7 @@ conda's own reading of site-packages (``PrefixData`` with pip interoperability)
 is never used: when pip removed a conda package's metadata it deletes that
 package's record (conda issue #14423).
 
-The result is remembered (``conda-meta/integrity/site-packages.json``) with the
+The result is kept in a memo (``conda-meta/integrity/site-packages.json``) with the
 key of the record files, of the site-packages folder (any distribution added,
 removed or renamed changes its ctime) and of each foreign distribution's folder.
 """
@@ -84,7 +84,7 @@ def observe_site_packages(
     records_key: str,
     settled_ns: int,
     reuse: bool,
-    remember: bool,
+    save: bool,
 ) -> SitePackages | None:
     """The distributions of ``site_packages`` (relative to the prefix); None when
     there is no such folder. ``owners`` gives each path conda records own, with
@@ -94,14 +94,14 @@ def observe_site_packages(
         info = os.lstat(full)
     except OSError:
         return None
-    remembered = memo.recall(prefix, MEMO, [records_key, _key(info)]) if reuse else None
-    if isinstance(remembered, dict):
-        found = _from_json(site_packages, remembered, prefix)
+    kept = memo.load(prefix, MEMO, [records_key, _key(info)]) if reuse else None
+    if isinstance(kept, dict):
+        found = _from_json(site_packages, kept, prefix)
         if found is not None:
             return found
     found, settled = _scan(prefix, site_packages, owners(), settled_ns)
-    if remember and settled and info.st_ctime_ns < settled_ns:
-        memo.remember(prefix, MEMO, [records_key, _key(info)], _to_json(found, prefix))
+    if save and settled and info.st_ctime_ns < settled_ns:
+        memo.save(prefix, MEMO, [records_key, _key(info)], _to_json(found, prefix))
     return found
 
 

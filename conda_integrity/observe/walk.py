@@ -18,7 +18,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..store.paths import STATE_DIR, read_json, state_path, write_json
+from ..store.paths import STATE_DIR
+from ..store.state_file import StateFile
 
 CONDA_TEMP_EXTENSION = ".c~"
 CONDA_TRASH = ".conda_trash"
@@ -89,9 +90,14 @@ def is_debris(name: str, top_level: bool) -> bool:
     )
 
 
+def _file(prefix: str) -> StateFile:
+    return StateFile.in_prefix(prefix, FILE_NAME, FORMAT)
+
+
 def load_remembered(prefix: str) -> Remembered:
-    data = read_json(state_path(prefix, FILE_NAME))
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    """The folders of the last walk (none when its file is unusable)."""
+    data = _file(prefix).read()
+    if data is None:
         return Remembered()
     folders, debris = data.get("folders"), data.get("debris")
     if not isinstance(folders, dict) or not isinstance(debris, dict):
@@ -100,11 +106,10 @@ def load_remembered(prefix: str) -> Remembered:
 
 
 def save_remembered(prefix: str, tree: PrefixTree, before: Remembered) -> None:
+    """Write the folders of ``tree``, if they differ from ``before`` (OSError when
+    that fails)."""
     if tree.folders != before.folders or tree.folder_debris != before.debris:
-        write_json(
-            state_path(prefix, FILE_NAME),
-            {"format": FORMAT, "folders": tree.folders, "debris": tree.folder_debris},
-        )
+        _file(prefix).write({"folders": tree.folders, "debris": tree.folder_debris})
 
 
 def walk_prefix(

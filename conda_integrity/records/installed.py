@@ -2,8 +2,8 @@
 across records (dependencies, history, pip, environment files).
 
 A parsed record gives them from its JSON. A record that verified clean and is
-untouched since is not parsed again (:mod:`..observe.clean_records`), so its verdict entry
-keeps these facts: a few fields per record, not the whole record.
+untouched since is not parsed again (``observe.clean_records``), so its entry
+there keeps these facts: a few fields per record, not the whole record.
 """
 
 from __future__ import annotations

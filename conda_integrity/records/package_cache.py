@@ -10,11 +10,11 @@ the same name, version and build string is another package.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from typing import Any, Optional
 
-from ..store.paths import read_json
 from .model import Record
 
 ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
@@ -34,6 +34,15 @@ def _identity(record: Record) -> Identity:
         sha256.lower() if isinstance(sha256, str) else None,
         md5.lower() if isinstance(md5, str) else None,
     )
+
+
+def _read_json(path: str) -> Any:
+    """The parsed file, or None when it is absent or unusable."""
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
 
 
 def _same_archive(identity: Identity, repodata_record: Any) -> bool:
@@ -58,7 +67,7 @@ def _extracted_dir(stem: str, recorded: str | None, identity: Identity) -> str |
     for candidate in candidates:
         info = os.path.join(candidate, "info")
         if os.path.isdir(info) and _same_archive(
-            identity, read_json(os.path.join(info, "repodata_record.json"))
+            identity, _read_json(os.path.join(info, "repodata_record.json"))
         ):
             return candidate
     return None

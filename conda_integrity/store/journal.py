@@ -11,7 +11,6 @@ is gone without finishing, and a held lock means another conda is at work now.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from .paths import write_json
+from .state_file import StateFile
 
 FOLDER = "journal"
 KEEP = 200
@@ -64,8 +63,15 @@ def _folder(guard_dir: str) -> str:
     return os.path.join(guard_dir, FOLDER)
 
 
+def _entry_file(guard_dir: str, name: str) -> StateFile:
+    """The file of one entry (``<id>.json``): no format number, as always; written
+    durably, since it must outlive the command it tells of."""
+    return StateFile.in_folder(_folder(guard_dir), name, None, durable=True)
+
+
 def save(guard_dir: str, entry: Entry) -> None:
-    write_json(os.path.join(_folder(guard_dir), entry.id + ".json"), asdict(entry), durable=True)
+    """Write ``entry`` (OSError when that fails)."""
+    _entry_file(guard_dir, entry.id + ".json").write(asdict(entry))
 
 
 def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> tuple[Entry, IO]:
@@ -107,11 +113,14 @@ def newest_first(guard_dir: str) -> Iterator[Entry]:
     except OSError:
         return
     for name in names:
-        try:
-            with open(os.path.join(folder, name), "rb") as handle:
-                yield Entry(**json.loads(handle.read()))
-        except (OSError, ValueError, TypeError):
+        data = _entry_file(guard_dir, name).read()
+        if data is None:
             continue
+        try:
+            entry = Entry(**data)
+        except TypeError:  # keys of another shape
+            continue
+        yield entry
 
 
 def is_running(guard_dir: str, entry: Entry) -> bool:

@@ -1,5 +1,5 @@
-"""Results of the checks across records, remembered with the key of what they
-were computed from, in ``conda-meta/integrity/<name>.json``.
+"""Results of the checks across records, kept with the key of what they were
+computed from, in ``conda-meta/integrity/<name>.json``.
 
 A memo written by another version of conda-integrity is ignored, so a change
 of how a result is computed never reuses an old one.
@@ -11,28 +11,24 @@ import contextlib
 from typing import Any
 
 from .. import __version__
-from .paths import read_json, state_path, write_json
+from .state_file import StateFile
 
 FORMAT = 1
 
 
-def recall(prefix: str, name: str, key: Any) -> Any:
-    """The value remembered under ``name`` if it was computed from ``key``, else None."""
-    data = read_json(state_path(prefix, name))
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != FORMAT
-        or data.get("version") != __version__
-        or data.get("key") != key
-    ):
+def _file(prefix: str, name: str) -> StateFile:
+    return StateFile.in_prefix(prefix, name, FORMAT, version=__version__)
+
+
+def load(prefix: str, name: str, key: Any) -> Any:
+    """The value kept under ``name`` if it was computed from ``key``, else None."""
+    data = _file(prefix, name).read()
+    if data is None or data.get("key") != key:
         return None
     return data.get("value")
 
 
-def remember(prefix: str, name: str, key: Any, value: Any) -> None:
-    """Remember ``value`` as computed from ``key`` (a cache: failures are ignored)."""
+def save(prefix: str, name: str, key: Any, value: Any) -> None:
+    """Keep ``value`` as computed from ``key`` (a cache: failures are ignored)."""
     with contextlib.suppress(OSError):
-        write_json(
-            state_path(prefix, name),
-            {"format": FORMAT, "version": __version__, "key": key, "value": value},
-        )
+        _file(prefix, name).write({"key": key, "value": value})

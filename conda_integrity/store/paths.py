@@ -1,27 +1,22 @@
-"""Where conda-integrity keeps its own files in a prefix, and how it writes them.
+"""Where conda-integrity keeps its own files in a prefix.
 
 Everything lives in ``<prefix>/conda-meta/integrity/``: conda reads only
 ``conda-meta/*.json``, ``history`` and a few named files, so a folder there is
 ignored by conda and removed with the environment. The guard's snapshots and
 journal of a prefix the user cannot write to go to the user's cache instead.
-Files are replaced atomically (write a temporary file, rename), so a crash
-leaves either the old or the new version, never half of one; what must
-survive a power cut is also fsynced.
+How they are written and read: :mod:`.atomic_write`, :mod:`.state_file`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import tempfile
-from typing import Any
 
 STATE_DIR = "conda-meta/integrity"
 
 
 def state_path(prefix: str, name: str) -> str:
+    """The path of our state file ``name`` in ``prefix``."""
     return os.path.join(prefix, STATE_DIR, name)
 
 
@@ -60,53 +55,3 @@ def guard_dirs_to_read(prefix: str) -> tuple[str, ...]:
         if folder not in folders and os.path.isdir(folder):
             folders.append(folder)
     return tuple(folders)
-
-
-def read_json(path: str) -> Any:
-    """The parsed file, or None when it is absent or unusable (state is disposable)."""
-    try:
-        with open(path, "rb") as handle:
-            return json.loads(handle.read())
-    except (OSError, ValueError):
-        return None
-
-
-def write_atomic(path: str, data: bytes, durable: bool = False) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file.
-
-    ``durable`` also makes it survive a power cut (fsync of file and folder);
-    caches do without: after a crash they are at worst unusable, and ignored.
-    """
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(folder)
-
-
-def write_json(path: str, value: Any, durable: bool = False) -> None:
-    write_atomic(path, json.dumps(value, separators=(",", ":")).encode(), durable)
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover (Windows cannot open folders)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

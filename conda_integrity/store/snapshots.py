@@ -30,7 +30,8 @@ from stat import S_ISLNK
 from typing import Any, NamedTuple
 
 from ..exceptions import IntegrityInputError
-from .paths import read_json, write_atomic, write_json
+from .atomic_write import write_atomic
+from .state_file import StateFile
 
 FORMAT = 3
 FOLDER = "snapshots"
@@ -258,10 +259,16 @@ def _decode(data: bytes) -> Snapshot:
     )
 
 
+def _index(guard_dir: str) -> StateFile:
+    """The index of the snapshots kept (written durably: ``log`` and ``rollback``
+    find snapshots through it)."""
+    return StateFile.in_folder(_folder(guard_dir), INDEX, FORMAT, durable=True)
+
+
 def listing(guard_dir: str) -> list[dict[str, Any]]:
     """Summaries of the snapshots kept, oldest first."""
-    data = read_json(os.path.join(_folder(guard_dir), INDEX))
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    data = _index(guard_dir).read()
+    if data is None:
         return []
     entries = data.get("snapshots")
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
@@ -277,7 +284,7 @@ def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
     write_atomic(os.path.join(folder, _file_name(snapshot.number)), _encode(snapshot), durable=True)
     kept.append(snapshot.summary())
     kept = kept[-keep:]
-    write_json(os.path.join(folder, INDEX), {"format": FORMAT, "snapshots": kept}, durable=True)
+    _index(guard_dir).write({"snapshots": kept})
     listed = {entry["number"] for entry in kept}
     for number, name in on_disk.items():
         if number not in listed:

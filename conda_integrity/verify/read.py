@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, replace
 
 from ..exceptions import IntegrityInputError
-from ..observe.clean_records import UnchangedRecord, Verdicts, record_digest
+from ..observe.clean_records import CleanRecords, UnchangedRecord, record_digest
 from ..observe.conda_history import read_history
 from ..observe.dependencies import unmet_specs
 from ..observe.disk import DiskState, Observer, Owners, owners_of
 from ..observe.environment_file import read_environment_file
 from ..observe.inodes import InodeHashes
-from ..observe.known_hashes import RACY_SECONDS, HashCache
+from ..observe.known_hashes import RACY_SECONDS, KnownHashes
 from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
@@ -125,7 +125,7 @@ def _site_packages(
     settled_ns: int,
     *,
     reuse: bool,
-    remember: bool,
+    save: bool,
 ) -> SitePackages | None:
     """The distributions of the environment's site-packages (None without python)."""
     python = [p.fields for p in packages if p.name == "python"]
@@ -138,15 +138,15 @@ def _site_packages(
         owned.update((owned_path.path, r.stem) for r in records for owned_path in r.paths)
         return owned
 
-    return observe_site_packages(prefix, site_packages, owners, key, settled_ns, reuse, remember)
+    return observe_site_packages(prefix, site_packages, owners, key, settled_ns, reuse, save)
 
 
 @dataclass
 class Memory:
     """What earlier runs taught this run, to be updated with what it learns."""
 
-    verdicts: Verdicts
-    hash_cache: HashCache
+    clean_records: CleanRecords
+    known_hashes: KnownHashes
     modes: ModeBaseline
     remembered: Remembered
     #: the record files (stem -> lstat) this run saw
@@ -212,7 +212,7 @@ def read_state(
     whole = not options.packages
     files = record_files(prefix)
 
-    verdicts = Verdicts.load(prefix) if options.use_cache else Verdicts()
+    clean_records = CleanRecords.load(prefix) if options.use_cache else CleanRecords()
     tree = None
     remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
     trusted = {}
@@ -221,9 +221,9 @@ def read_state(
         # can vouch for: walk first
         tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
         trusted = earlier.trusted(tree.folders)
-    unchanged = verdicts.unchanged(prefix, files, trusted) if whole else {}
+    unchanged = clean_records.unchanged(prefix, files, trusted) if whole else {}
     to_parse = [stem for stem in files if stem not in unchanged]
-    hash_cache = HashCache.load(prefix) if options.use_cache and to_parse else HashCache()
+    known_hashes = KnownHashes.load(prefix) if options.use_cache and to_parse else KnownHashes()
     records, bad_records = read_records(prefix, to_parse)
     shared = _sharing(records, unchanged) if unchanged and records else set()
     if shared:
@@ -231,7 +231,9 @@ def read_state(
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
-    observer = Observer(prefix, fast=options.fast, hash_cache=hash_cache, inode_hashes=inode_hashes)
+    observer = Observer(
+        prefix, fast=options.fast, known_hashes=known_hashes, inode_hashes=inode_hashes
+    )
     observer.start(checked)  # large files hash on worker threads during the walk
 
     if whole and tree is None:
@@ -257,7 +259,7 @@ def read_state(
     key = records_key(files)
     keep = writable and records_settled(files, settled_ns)
     site_packages = _site_packages(
-        prefix, packages, records, unchanged, key, settled_ns, reuse=reuse, remember=keep
+        prefix, packages, records, unchanged, key, settled_ns, reuse=reuse, save=keep
     )
     state = PrefixState(
         prefix=prefix,
@@ -279,7 +281,7 @@ def read_state(
         # judging an interrupted transaction writes what it left into the journal
         found = review(guard_dirs_to_read(prefix), state, capture=True)
         state = replace(state, transactions=tuple(found))
-    memory = Memory(verdicts, hash_cache, modes, remembered, files, whole, options.use_cache)
+    memory = Memory(clean_records, known_hashes, modes, remembered, files, whole, options.use_cache)
     return state, memory
 
 

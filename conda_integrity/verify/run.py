@@ -42,24 +42,24 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
         return
     now_ns = time.time_ns()
     mentioned = _mentioned(findings)
-    verdicts, hash_cache, modes = memory.verdicts, memory.hash_cache, memory.modes
+    clean_records, known_hashes, modes = memory.clean_records, memory.known_hashes, memory.modes
     for record in state.records:
-        if record.stem in mentioned or not verdicts.remember(
+        if record.stem in mentioned or not clean_records.add(
             record, memory.record_files[record.stem], state.disk, now_ns
         ):
-            verdicts.forget(record.stem)
+            clean_records.forget(record.stem)
     if memory.whole:
-        verdicts.forget_all_but(set(memory.record_files))
+        clean_records.forget_all_but(set(memory.record_files))
         kept_paths = set(state.owners).union(*(u.paths for u in state.unchanged))
-        hash_cache.forget_all_but(kept_paths)
+        known_hashes.forget_all_but(kept_paths)
         modes.forget_all_but(
             {record.stem for record in state.records} | {u.stem for u in state.unchanged}
         )
     try:
         if state.records:
-            hash_cache.save(prefix)
+            known_hashes.save(prefix)
         modes.save(prefix)
-        verdicts.save(prefix)
+        clean_records.save(prefix)
         if state.tree is not None and memory.use_cache:
             save_remembered(prefix, state.tree, memory.remembered)
     except OSError as error:  # this is a cache: the verification still stands

@@ -1,0 +1,94 @@
+"""The store type of our own JSON state: what it writes, and that reading a
+file that is not a usable state file gives None, never a hang or a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from conda_integrity.store.state_file import StateFile, read_regular_file
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> StateFile:
+    return StateFile.in_prefix(str(tmp_path), "thing.json", 2, version="1.2.3")
+
+
+def test_writes_format_and_version_beside_the_payload(state: StateFile) -> None:
+    state.write({"records": {"a": 1}})
+    # the layout every existing state file has: format, version, then the payload
+    assert Path(state.path).read_bytes() == b'{"format":2,"version":"1.2.3","records":{"a":1}}'
+    assert state.read() == {"records": {"a": 1}}
+    assert os.path.dirname(state.path).endswith(os.path.join("conda-meta", "integrity"))
+
+
+def test_a_file_without_a_format_number(tmp_path: Path) -> None:
+    entry = StateFile.in_folder(str(tmp_path / "journal"), "1.json", None, durable=True)
+    entry.write({"id": "1", "format": "free text"})
+    assert json.loads(Path(entry.path).read_text()) == {"id": "1", "format": "free text"}
+    assert entry.read() == {"id": "1", "format": "free text"}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"format":1,"version":"1.2.3","records":{}}',  # another format
+        b'{"format":2,"version":"1.2.2","records":{}}',  # another version
+        b'{"format":2,"records":{}}',  # no version
+        b"[2]",  # not an object
+        b'{"format":2,"version":"1.2.3","rec',  # cut short
+        b"\xff\xfe\xfa",  # not text
+        b"[" * 100_000 + b"]" * 100_000,  # nested too deep to parse
+    ],
+)
+def test_unusable_content_reads_as_none(state: StateFile, content: bytes) -> None:
+    os.makedirs(os.path.dirname(state.path))
+    Path(state.path).write_bytes(content)
+    assert state.read() is None
+
+
+def test_a_file_over_the_bound_reads_as_none(tmp_path: Path) -> None:
+    small = StateFile(str(tmp_path / "small.json"), 1, max_bytes=64)
+    small.write({"value": "x" * 40})
+    assert small.read() == {"value": "x" * 40}
+    small.write({"value": "x" * 80})
+    assert small.read() is None
+
+
+def _read_within(state: StateFile, seconds: float = 10) -> object:
+    """``state.read()``, failing the test if it does not return in time."""
+    result: list[object] = []
+    reader = threading.Thread(target=lambda: result.append(state.read()), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    assert not reader.is_alive(), f"reading {state.path} hangs"
+    return result[0]
+
+
+def test_special_files_read_as_none(tmp_path: Path) -> None:
+    valid = tmp_path / "valid.json"
+    valid.write_text('{"format":1,"value":1}')
+    (tmp_path / "link.json").symlink_to(valid)
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "folder.json").mkdir()
+    assert _read_within(StateFile(str(valid), 1)) == {"value": 1}
+    for name in ("link.json", "zero.json", "fifo.json", "folder.json", "absent.json"):
+        assert _read_within(StateFile(str(tmp_path / name), 1)) is None, name
+    assert read_regular_file("/dev/zero") is None
+
+
+def test_a_write_replaces_a_symlink_without_following_it(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text("not ours")
+    state = StateFile(str(tmp_path / "state" / "thing.json"), 1)
+    Path(state.path).parent.mkdir()
+    Path(state.path).symlink_to(outside)
+    state.write({"value": 1})
+    assert not os.path.islink(state.path)
+    assert outside.read_text() == "not ours"
+    assert state.read() == {"value": 1}
