@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity.store.state_file import StateFile, read_regular_file
+from conda_integrity.safe_read import read_regular_file
+from conda_integrity.store.state_file import StateFile
 
 
 @pytest.fixture

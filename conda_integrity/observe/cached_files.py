@@ -14,32 +14,25 @@ import os
 from dataclasses import dataclass, field
 from stat import S_ISLNK, S_ISREG
 
-from ..observe.hashing import LARGE, Hasher, HashJob, file_digest
-from ..observe.inodes import InodeHashes
 from ..progress import Progress
 from ..records.model import FILE, SYMLINK
 from .cached_packages import CachedPackage
+from .disk_facts import Containment, DiskFacts
+from .hashing import LARGE, Hasher, HashJob, file_digest
+from .inodes import InodeHashes
 
 ESCAPES = "is reached through a symbolic link that leaves the package's folder; not followed"
 
 
 @dataclass
-class CacheDisk:
+class CacheDisk(DiskFacts):
     """What the disk shows, by full path (package files and archives)."""
 
-    stats: dict[str, os.stat_result] = field(default_factory=dict)
-    #: paths that could not be examined, with the reason
-    errors: dict[str, str] = field(default_factory=dict)
-    link_targets: dict[str, str] = field(default_factory=dict)
     #: sha256 of package files; sha256 (or md5, see ``archive_algorithms``) of archives
     digests: dict[str, str] = field(default_factory=dict)
     archive_algorithms: dict[str, str] = field(default_factory=dict)
     #: symlink targets as each package's archive has them (package folder -> path -> target)
     archive_links: dict[str, dict[str, str]] = field(default_factory=dict)
-    hashed_files: int = 0
-    hashed_bytes: int = 0
-    verified_files: int = 0
-    verified_bytes: int = 0
 
 
 def archive_digest_of(package: CachedPackage) -> tuple[str, str] | None:
@@ -72,23 +65,6 @@ def _read_archive_links(archive: str) -> dict[str, str] | None:
     return links
 
 
-class _Containment:
-    """Is a folder inside the package's folder once symlinks are resolved?"""
-
-    def __init__(self) -> None:
-        self.memo: dict[str, bool] = {}
-
-    def inside(self, package_folder: str, folder: str) -> bool:
-        if folder == package_folder:
-            return True
-        answer = self.memo.get(folder)
-        if answer is None:
-            real, root = os.path.realpath(folder), os.path.realpath(package_folder)
-            answer = real == root or real.startswith(root + os.sep)
-            self.memo[folder] = answer
-        return answer
-
-
 class CacheObserver:
     """Looks at the packages' files and archives; ``observe`` returns the :class:`CacheDisk`."""
 
@@ -97,7 +73,6 @@ class CacheObserver:
         self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
         self.disk = CacheDisk()
         self.hasher = Hasher()
-        self.containment = _Containment()
 
     def observe(self, packages: list[CachedPackage], progress: Progress) -> CacheDisk:
         disk = self.disk
@@ -120,7 +95,7 @@ class CacheObserver:
     def _hashed(self, full: str, size: int, result: str | OSError) -> None:
         disk = self.disk
         if isinstance(result, OSError):
-            disk.errors[full] = result.strerror or str(result)
+            disk.cannot_examine(full, result)
             return
         disk.digests[full] = result
         disk.hashed_files += 1
@@ -136,7 +111,7 @@ class CacheObserver:
         try:
             info = self.disk.stats[archive] = os.lstat(archive)
         except OSError as error:
-            self.disk.errors[archive] = error.strerror or str(error)
+            self.disk.cannot_examine(archive, error)
             return
         size = archive_size_of(package)
         if self.fast or digest is None or not S_ISREG(info.st_mode):
@@ -148,10 +123,10 @@ class CacheObserver:
 
     def _package(self, package: CachedPackage) -> None:
         disk, folder = self.disk, package.folder
-        inside = self.containment.inside
+        inside = Containment(folder).inside
         for owned in package.paths:
             full = os.path.join(folder, owned.path)
-            if not inside(folder, os.path.dirname(full)):
+            if not inside(owned.path.rpartition("/")[0]):
                 disk.errors[full] = ESCAPES
                 continue
             try:
@@ -159,13 +134,13 @@ class CacheObserver:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
-                disk.errors[full] = error.strerror or str(error)
+                disk.cannot_examine(full, error)
                 continue
             if S_ISLNK(info.st_mode):
                 try:
                     disk.link_targets[full] = os.readlink(full)
                 except OSError as error:
-                    disk.errors[full] = error.strerror or str(error)
+                    disk.cannot_examine(full, error)
                 continue
             if owned.kind != FILE or not S_ISREG(info.st_mode) or owned.sha256 is None:
                 continue

@@ -23,7 +23,7 @@ from .. import __version__
 from ..records.installed import InstalledPackage, package_fields
 from ..records.model import FILE, PYC, Record
 from ..store.state_file import StateFile
-from .disk import DiskState, relative_lstat
+from .disk import PrefixDisk, relative_lstat
 from .known_hashes import RACY_SECONDS
 
 FILE_NAME = "verdicts.json"
@@ -56,7 +56,7 @@ def _digest(keys: list[int]) -> str:
     return hashlib.blake2b(array("Q", keys).tobytes(), digest_size=16).hexdigest()
 
 
-def record_digest(record: Record, record_file: os.stat_result, disk: DiskState) -> str:
+def record_digest(record: Record, record_file: os.stat_result, disk: PrefixDisk) -> str:
     """The digest of the stat keys of a record file and of the paths it owns."""
     keys = list(_key(record_file))
     for owned in record.paths:
@@ -141,7 +141,7 @@ class CleanRecords:
         self,
         record: Record,
         record_file: os.stat_result,
-        disk: DiskState,
+        disk: PrefixDisk,
         now_ns: int,
     ) -> bool:
         """Add ``record`` as clean, if every key is settled; say whether it was."""

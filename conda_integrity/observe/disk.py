@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from stat import S_ISLNK, S_ISREG
 
 from ..progress import Progress, Update
-from ..records import package_cache as packagecache
+from ..records import package_cache
 from ..records.model import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
+from .disk_facts import Containment, DiskFacts
 from .hashing import LARGE, Hasher, HashJob, sha256_file
 from .inodes import InodeHashes, InodeKey, inode_key
 from .known_hashes import KnownHashes
@@ -34,15 +35,9 @@ ESCAPES = "is reached through a symbolic link that leaves the environment; not f
 
 
 @dataclass
-class DiskState:
+class PrefixDisk(DiskFacts):
     """What the disk shows for the owned paths (prefix-relative keys)."""
 
-    #: lstat of every owned path that exists
-    stats: dict[str, os.stat_result] = field(default_factory=dict)
-    #: owned paths that could not be examined, with the reason
-    errors: dict[str, str] = field(default_factory=dict)
-    #: owned paths that are symlinks on disk, and where they point
-    link_targets: dict[str, str] = field(default_factory=dict)
     #: symlinks as the package cache has them, for owned softlink paths
     cache_link_targets: dict[str, str] = field(default_factory=dict)
     #: content hash of regular files, hashed now or taken from the known hashes
@@ -53,10 +48,6 @@ class DiskState:
     snapshot_modes: dict[str, int] = field(default_factory=dict)
     #: the number of that snapshot
     snapshot: int | None = None
-    hashed_files: int = 0
-    hashed_bytes: int = 0
-    verified_files: int = 0
-    verified_bytes: int = 0
 
 
 def owners_of(records: tuple[Record, ...]) -> Owners:
@@ -88,26 +79,6 @@ def relative_lstat(prefix: str) -> Iterator[tuple[str, int | None]]:
         os.close(fd)
 
 
-class _Containment:
-    """Is a folder of the prefix inside it once symlinks are resolved?"""
-
-    def __init__(self, prefix: str, tree: PrefixTree | None) -> None:
-        self.real_prefix = os.path.realpath(prefix)
-        self.prefix = prefix
-        self.known = tree.directories if tree is not None else {""}
-        self.memo: dict[str, bool] = {}
-
-    def inside(self, folder: str) -> bool:
-        if folder in self.known:
-            return True
-        answer = self.memo.get(folder)
-        if answer is None:
-            real = os.path.realpath(os.path.join(self.prefix, folder))
-            answer = real == self.real_prefix or real.startswith(self.real_prefix + os.sep)
-            self.memo[folder] = answer
-        return answer
-
-
 class Observer:
     """Looks at the owned paths of a prefix.
 
@@ -115,7 +86,7 @@ class Observer:
     on worker threads, which then hash while verify walks the prefix (not while
     it parses records: JSON parsing holds the GIL for long stretches and stalls
     them); ``finish`` looks at every other path once all owners are known, and
-    collects the :class:`DiskState`.
+    collects the :class:`PrefixDisk`.
     """
 
     def __init__(
@@ -132,9 +103,9 @@ class Observer:
         self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
         #: inodes queued for the worker threads, with every path waiting for them
         self.queued: dict[InodeKey, list[str]] = {}
-        self.disk = DiskState()
+        self.disk = PrefixDisk()
         self.hasher = Hasher()
-        self.containment = _Containment(prefix, None)
+        self.containment = Containment(prefix)
         self.now_ns = time.time_ns()
         self.started: set[str] = set()
 
@@ -163,7 +134,7 @@ class Observer:
         records: tuple[Record, ...],
         modes: ModeBaseline,
         progress: Progress,
-    ) -> DiskState:
+    ) -> PrefixDisk:
         """Look at the paths of ``owners`` not looked at yet; ``records`` are those
         whose modes are needed."""
         if tree is not None:
@@ -193,7 +164,7 @@ class Observer:
     def _hashed(self, path: str, size: int, result: str | OSError) -> None:
         disk = self.disk
         if isinstance(result, OSError):
-            disk.errors[path] = result.strerror or str(result)
+            disk.cannot_examine(path, result)
             return
         disk.sha256[path] = result
         disk.hashed_files += 1
@@ -206,7 +177,7 @@ class Observer:
         """``path`` is an inode hashed earlier in this run (under another path)."""
         disk = self.disk
         if isinstance(result, OSError):
-            disk.errors[path] = result.strerror or str(result)
+            disk.cannot_examine(path, result)
             return
         disk.sha256[path] = result
         disk.verified_files += 1
@@ -242,7 +213,7 @@ class Observer:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
-                errors[path] = error.strerror or str(error)
+                disk.cannot_examine(path, error)
                 continue
             owned = holders[0][1]
             if owned.kind == SYMLINK or (len(holders) > 1 and _any_symlink(holders)):
@@ -286,7 +257,7 @@ class Observer:
                 try:
                     disk.link_targets[path] = os.readlink(base + path)
                 except OSError as error:
-                    errors[path] = error.strerror or str(error)
+                    disk.cannot_examine(path, error)
 
 
 def _any_symlink(holders: list[tuple[Record, OwnedPath]]) -> bool:
@@ -297,7 +268,7 @@ def _cache_link_target(holders: list[tuple[Record, OwnedPath]]) -> str | None:
     for record, owned in holders:
         if owned.kind != SYMLINK or owned.source is None:
             continue
-        folder = packagecache.extracted_dir(record)
+        folder = package_cache.extracted_dir(record)
         if folder is None:
             continue
         try:

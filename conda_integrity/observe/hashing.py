@@ -16,13 +16,8 @@ import threading
 from collections import deque
 from typing import NamedTuple
 
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
+from ..safe_read import OPEN_FLAGS
+
 CHUNK = 1 << 24
 #: files at least this large go to the worker threads (measured best on 2 cores)
 LARGE = 1 << 18
@@ -63,7 +58,7 @@ def sha256_file(full_path: str, ino: int | None = None) -> str:
 
 def file_digest(full_path: str, ino: int | None = None, algorithm: str = "sha256") -> str:
     """Hex digest (``sha256`` or ``md5``) of a regular file, as :func:`sha256_file`."""
-    fd = os.open(full_path, _OPEN_FLAGS)
+    fd = os.open(full_path, OPEN_FLAGS)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or (ino is not None and info.st_ino != ino):

@@ -23,7 +23,7 @@ import stat
 from functools import cache
 from typing import Any
 
-from ..records import package_cache as packagecache
+from ..records import package_cache
 from ..records.model import FILE, Record
 from ..store.state_file import StateFile
 
@@ -111,11 +111,11 @@ class ModeBaseline:
             return frozenset(known.get("executables") or ())
         if not read_cache:
             return None
-        archive = packagecache.tarball(record)
+        archive = package_cache.tarball(record)
         executables = _archive_executables(archive) if archive else None
         source = "archive"
         if executables is None:
-            folder = packagecache.extracted_dir(record)
+            folder = package_cache.extracted_dir(record)
             if folder is None:
                 return None
             executables, source = _read_extracted(folder, record), "extracted"

@@ -10,7 +10,7 @@ from ..store.journal import OpenTransaction
 from .clean_records import UnchangedRecord
 from .conda_history import HistoryState
 from .dependencies import UnmetSpec
-from .disk import DiskState, Owners
+from .disk import Owners, PrefixDisk
 from .environment_file import EnvironmentFile
 from .site_packages import SitePackages
 from .walk import PrefixTree
@@ -27,7 +27,7 @@ class PrefixState:
     bad_records: tuple[BadRecord, ...]
     #: each path of the verified records, with every record that owns it
     owners: Owners
-    disk: DiskState
+    disk: PrefixDisk
     #: the walk of the whole prefix; None when only some packages are verified
     tree: PrefixTree | None
     #: records verified clean earlier and untouched since: not checked again, but

@@ -79,7 +79,7 @@ class Snapshot:
     #: how many paths the records own (each counted once)
     file_count: int
     #: per record, a digest of the stat keys of its record file and paths: equal
-    #: digests, nothing changed (see ``verify.state_digests``)
+    #: digests, nothing changed (see ``verify.read.state_digests``)
     digests: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:

@@ -15,54 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass
 from typing import Any
 
+from ..safe_read import MAX_BYTES, read_regular_file
 from .atomic_write import write_atomic
 from .paths import state_path
 
-#: the largest state file read: far above what the largest environments need (a
-#: few tens of MB for hundreds of thousands of files), far below what would hurt
-MAX_BYTES = 512 * 1024 * 1024
 #: the keys a state file carries beside its payload
 FORMAT_KEY, VERSION_KEY = "format", "version"
-
-# no symlink is followed; O_NONBLOCK: should the path become a FIFO after the
-# lstat, opening it must not wait for a writer
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-
-
-def read_regular_file(path: str, max_bytes: int = MAX_BYTES) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, device or
-    folder) of at most ``max_bytes``, else None."""
-    try:
-        # lstat first: a device or FIFO is never opened at all
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-        return None
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            # the path may have been replaced between the lstat and the open
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-                return None
-            data = handle.read(max_bytes + 1)  # it may have grown since the fstat
-    except OSError:
-        return None
-    return data if len(data) <= max_bytes else None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ..exceptions import IntegrityInputError
 from ..observe.clean_records import CleanRecords, UnchangedRecord, record_digest
 from ..observe.conda_history import read_history
 from ..observe.dependencies import unmet_specs
-from ..observe.disk import DiskState, Observer, Owners, owners_of
+from ..observe.disk import Observer, Owners, PrefixDisk, owners_of
 from ..observe.environment_file import read_environment_file
 from ..observe.inodes import InodeHashes
 from ..observe.known_hashes import RACY_SECONDS, KnownHashes
@@ -98,7 +98,7 @@ def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> se
     }
 
 
-def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: DiskState) -> None:
+def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: PrefixDisk) -> None:
     """The modes ``snapshot`` saw for the paths of ``records`` (same owner)."""
     if snapshot is None:
         return
