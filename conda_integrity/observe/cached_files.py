@@ -94,14 +94,9 @@ class CacheObserver:
 
     def _hashed(self, full: str, size: int, result: str | OSError) -> None:
         disk = self.disk
-        if isinstance(result, OSError):
-            disk.cannot_examine(full, result)
-            return
-        disk.digests[full] = result
-        disk.hashed_files += 1
-        disk.hashed_bytes += size
-        if full not in disk.archive_algorithms:
-            self.inode_hashes.put(disk.stats[full], result)
+        digest = disk.add_digest(disk.digests, full, size, result, hashed=True)
+        if digest is not None and full not in disk.archive_algorithms:
+            self.inode_hashes.put(disk.stats[full], digest)
 
     def _archive(self, package: CachedPackage) -> None:
         """The archive: its size, and (unless fast) its digest, on a worker thread."""
@@ -148,9 +143,7 @@ class CacheObserver:
                 continue  # damaged already; no need to read it
             known = self.inode_hashes.get(info)
             if known is not None:
-                disk.digests[full] = known
-                disk.verified_files += 1
-                disk.verified_bytes += info.st_size
+                disk.add_digest(disk.digests, full, info.st_size, known, hashed=False)
             elif self.fast:
                 continue
             elif info.st_size >= LARGE:

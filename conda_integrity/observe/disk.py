@@ -163,26 +163,17 @@ class Observer:
 
     def _hashed(self, path: str, size: int, result: str | OSError) -> None:
         disk = self.disk
-        if isinstance(result, OSError):
-            disk.cannot_examine(path, result)
-            return
-        disk.sha256[path] = result
-        disk.hashed_files += 1
-        disk.hashed_bytes += size
-        info = disk.stats[path]
-        self.known_hashes.put(path, info, result, self.now_ns)
-        self.inode_hashes.put(info, result)
+        digest = disk.add_digest(disk.sha256, path, size, result, hashed=True)
+        if digest is not None:
+            info = disk.stats[path]
+            self.known_hashes.put(path, info, digest, self.now_ns)
+            self.inode_hashes.put(info, digest)
 
     def _known(self, path: str, info: os.stat_result, result: str | OSError) -> None:
         """``path`` is an inode hashed earlier in this run (under another path)."""
-        disk = self.disk
-        if isinstance(result, OSError):
-            disk.cannot_examine(path, result)
-            return
-        disk.sha256[path] = result
-        disk.verified_files += 1
-        disk.verified_bytes += info.st_size
-        self.known_hashes.put(path, info, result, self.now_ns)
+        digest = self.disk.add_digest(self.disk.sha256, path, info.st_size, result, hashed=False)
+        if digest is not None:
+            self.known_hashes.put(path, info, digest, self.now_ns)
 
     def _look(self, paths: list[str], owners: Owners, advance: Update | None) -> None:
         with relative_lstat(self.prefix) as (relative_base, fd):
@@ -229,7 +220,7 @@ class Observer:
                 elif not any(other.sha256 for _, other in holders):
                     continue
                 known = known_hashes.get(path, info)
-                if known is not None:
+                if known is not None:  # inline, not add_digest: once per file of a cached run
                     hashes[path] = known
                     disk.verified_files += 1
                     disk.verified_bytes += size

@@ -27,6 +27,24 @@ class DiskFacts:
     def cannot_examine(self, path: str, error: OSError) -> None:
         self.errors[path] = error.strerror or str(error)
 
+    def add_digest(
+        self, digests: dict[str, str], path: str, size: int, result: str | OSError, *, hashed: bool
+    ) -> str | None:
+        """Keep the digest of ``path`` in ``digests`` and count its ``size`` as hashed
+        now (``hashed``) or as verified with a digest known already; None, and the
+        error kept, when reading it failed."""
+        if isinstance(result, OSError):
+            self.cannot_examine(path, result)
+            return None
+        digests[path] = result
+        if hashed:
+            self.hashed_files += 1
+            self.hashed_bytes += size
+        else:
+            self.verified_files += 1
+            self.verified_bytes += size
+        return result
+
 
 class Containment:
     """Whether a folder below ``root`` is still inside it once symlinks are resolved.
