@@ -4,7 +4,6 @@ what the transaction touched after it, while conda can still roll it back."""
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass
 
 from ..checks import transaction_debris
@@ -18,7 +17,7 @@ from ..store import snapshots
 from ..store.journal import OpenTransaction
 from ..verify.read import Memory, VerifyOptions, read_state, state_digests
 from ..verify.run import remember, run_checks
-from .session import Session, finding_key
+from .session import Session, command_line, finding_key
 
 #: findings that describe the moment, not damage, while conda is mid-transaction
 TRANSIENT = frozenset({transaction_debris.CHECK.code})
@@ -97,8 +96,3 @@ def _snapshot_after(session: Session, state: PrefixState, memory: Memory) -> sna
             before = snapshots.load(session.guard_dir, session.entry.before)
     digests = state_digests(state, memory)
     return snapshot_of(state, snapshots.AFTER, None, command_line(), digests, base=before)
-
-
-def command_line() -> str:
-    """The conda command line being guarded, as a snapshot records it."""
-    return "conda " + " ".join(sys.argv[1:])

@@ -24,8 +24,8 @@ from ..store.paths import guard_dir, users_dir
 from ..verify.read import EarlierRead, state_digests
 from ..verify.snapshot import current
 from . import messages
-from .check import Before, command_line
-from .session import Session
+from .check import Before
+from .session import Session, command_line
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,21 @@ holds it between the hooks that conda calls one after another.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Optional
 
 from ..findings import Finding
 from ..store import journal, snapshots
 from ..verify.read import EarlierRead
 
 #: (code, package, path): what identifies a finding across two checks of a prefix
-FindingKey = tuple[str, str | None, str | None]
+FindingKey = tuple[str, Optional[str], Optional[str]]  # evaluated at run time: 3.9 too
+
+
+def command_line() -> str:
+    """The conda command line being guarded, as a snapshot records it."""
+    return "conda " + " ".join(sys.argv[1:])
 
 
 def finding_key(finding: Finding) -> FindingKey:
