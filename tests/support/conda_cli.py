@@ -122,7 +122,13 @@ class Conda:
         (for root: without CAP_DAC_OVERRIDE), as an ordinary user would.
         """
         process = self.popen(*args, env=env, unprivileged=unprivileged)
-        stdout, stderr = process.communicate(timeout=timeout)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # a hung command fails its test, and must not outlive it
+            process.kill()
+            process.communicate()
+            raise
         result = Result(tuple(args), process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise CondaError(str(result))
