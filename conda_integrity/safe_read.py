@@ -4,8 +4,10 @@ never through a symlink, never blocking on a FIFO or device, never past a size b
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from typing import NamedTuple
 
 #: the default bound on what is read: far above what our largest state file needs (a
 #: few tens of MB for hundreds of thousands of files), far below what would hurt
@@ -22,27 +24,82 @@ OPEN_FLAGS = (
 )
 
 
-def read_regular_file(path: str, max_bytes: int = MAX_BYTES) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, device or
-    folder) of at most ``max_bytes``, else None."""
+class FileRead(NamedTuple):
+    """What reading a file gave: its bytes, or why there are none."""
+
+    data: bytes | None
+    #: why ``data`` is None: ABSENT, or other words that complete "it ..."
+    problem: str | None = None
+
+
+#: the problem of a path where nothing is
+ABSENT = "does not exist"
+
+
+def not_regular(mode: int) -> str:
+    """Why a path of this ``st_mode`` (not a regular file) is not read, as words
+    that complete "it ..."."""
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link, which is never followed"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO, which is never opened"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, which is never opened"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, which is never opened"
+    return "is not a regular file"
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"is larger than {max_bytes} bytes, the most that is read"
+
+
+def read_file(path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = None) -> FileRead:
+    """The bytes of ``path`` (relative to the open folder ``dir_fd``, if given) if it
+    is a regular file (not a symlink, FIFO, device or folder) of at most
+    ``max_bytes``; else why not."""
     try:
         # lstat first: a device or FIFO is never opened at all
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-        return None
+        info = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return FileRead(None, ABSENT)
+    except OSError as error:
+        return FileRead(None, _failed(error))
+    if not stat.S_ISREG(info.st_mode):
+        return FileRead(None, not_regular(info.st_mode))
+    if info.st_size > max_bytes:
+        return FileRead(None, _too_large(max_bytes))
     try:
-        fd = os.open(path, OPEN_FLAGS)
-    except OSError:
-        return None
+        fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return FileRead(None, ABSENT)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink put there after the lstat
+            return FileRead(None, not_regular(stat.S_IFLNK))
+        return FileRead(None, _failed(error))
     try:
         with os.fdopen(fd, "rb") as handle:
             # the path may have been replaced between the lstat and the open
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-                return None
+            if not stat.S_ISREG(info.st_mode):
+                return FileRead(None, not_regular(info.st_mode))
+            if info.st_size > max_bytes:
+                return FileRead(None, _too_large(max_bytes))
             data = handle.read(max_bytes + 1)  # it may have grown since the fstat
-    except OSError:
-        return None
-    return data if len(data) <= max_bytes else None
+    except OSError as error:
+        return FileRead(None, _failed(error))
+    if len(data) > max_bytes:
+        return FileRead(None, _too_large(max_bytes))
+    return FileRead(data)
+
+
+def _failed(error: OSError) -> str:
+    return f"cannot be opened: {error.strerror or error}"
+
+
+def read_regular_file(path: str, max_bytes: int = MAX_BYTES) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, device or
+    folder) of at most ``max_bytes``, else None."""
+    return read_file(path, max_bytes).data

@@ -15,31 +15,12 @@ import pytest
 
 from tests.support.catalog import SITE_PACKAGES, bundled_pip_wheel
 from tests.support.conda_cli import Conda
-from tests.support.helpers import findings, summary, verify
+from tests.support.helpers import findings, pip_install, summary, verify
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.skipif(
     bundled_pip_wheel() is None, reason="the host Python bundles no pip wheel"
 )
-
-
-def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
-    environ = {
-        "PATH": f"{prefix / 'bin'}:/usr/bin:/bin",
-        "HOME": str(conda.home),
-        "PIP_CONFIG_FILE": os.devnull,
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PIP_NO_INPUT": "1",
-    }
-    result = subprocess.run(
-        [str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.fixture

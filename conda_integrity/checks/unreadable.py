@@ -1,4 +1,10 @@
-"""unreadable: a path the check could not examine; the run goes on without it."""
+"""unreadable: a path the check could not examine; the run goes on without it.
+
+That includes the Python metadata other installers wrote in site-packages
+(``RECORD``, ``METADATA``, ``INSTALLER``, ``*.egg-info``) when it is not a regular
+file inside the environment, is too large, or is not what pip could parse: the
+distribution is then judged from what could be read.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ def check(state: PrefixState) -> Iterator[Finding]:
     if state.tree is not None:
         for folder, reason in sorted(state.tree.errors.items()):
             yield CHECK.finding(f"folder cannot be listed: {reason}", path=folder or ".")
+    if state.site_packages is not None and state.whole:
+        for path, reason in sorted(state.site_packages.unread.items()):
+            yield CHECK.finding(f"not read: it {reason}", path=path)
 
 
 def in_package_caches(packages: list[CachedPackage], disk: CacheDisk) -> list[Finding]:

@@ -8,6 +8,13 @@ its ``*.dist-info`` or ``*.egg-info``); any other one was put there by pip, uv,
 or an egg's ``installed-files.txt``), and notes which of those files conda
 records own: that is what the pip-overlap check reports.
 
+These files are read as the prefix's own files are: ``lstat`` first, regular
+files only, never through a symlink (a metadata folder that is a symlink is not
+entered; site-packages itself is read only if it stays inside the environment),
+never a FIFO or device, never past a size bound. What cannot be read that way
+is named in ``SitePackages.unread``, and each distribution is judged from what
+could be read.
+
 conda's own reading of site-packages (``PrefixData`` with pip interoperability)
 is never used: when pip removed a conda package's metadata it deletes that
 package's record (conda issue #14423).
@@ -20,18 +27,33 @@ removed or renamed changes its ctime) and of each foreign distribution's folder.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import posixpath
 import re
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..safe_read import ABSENT, OPEN_FLAGS, not_regular, read_file
 from ..store import memo
+from .disk import ESCAPES
+from .disk_facts import Containment
 
 MEMO = "site-packages.json"
 _METADATA_DIRS = (".dist-info", ".egg-info")
+#: the most read of one metadata file: far above the RECORD of the largest wheels
+#: (a few MB), far below what would hurt
+MAX_BYTES = 64 * 1024 * 1024
+#: a metadata folder is opened and its files read relative to it, so a swap of the
+#: folder for a symlink after its lstat cannot lead the reads out of it
+_BY_FOLDER = (
+    os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
+)
+_FOLDER_FLAGS = (OPEN_FLAGS | getattr(os, "O_DIRECTORY", 0)) & ~getattr(os, "O_NOFOLLOW", 0)
 
 
 def canonical_name(name: str) -> str:
@@ -67,6 +89,9 @@ class SitePackages:
 
     path: str
     distributions: tuple[Distribution, ...] = ()
+    #: paths (relative to the prefix) that were not read, with why: words that
+    #: complete "it ..."
+    unread: dict[str, str] = field(default_factory=dict)
 
     @property
     def foreign(self) -> tuple[Distribution, ...]:
@@ -94,42 +119,108 @@ def observe_site_packages(
         info = os.lstat(full)
     except OSError:
         return None
-    kept = memo.load(prefix, MEMO, [records_key, _key(info)]) if reuse else None
+    key = [records_key, _key(info)]
+    if stat.S_ISLNK(info.st_mode):  # what it points to changes without the link changing
+        with suppress(OSError):
+            key.append(_key(os.stat(full)))
+    kept = memo.load(prefix, MEMO, key) if reuse else None
     if isinstance(kept, dict):
         found = _from_json(site_packages, kept, prefix)
         if found is not None:
             return found
     found, settled = _scan(prefix, site_packages, owners(), settled_ns)
     if save and settled and info.st_ctime_ns < settled_ns:
-        memo.save(prefix, MEMO, [records_key, _key(info)], _to_json(found, prefix))
+        memo.save(prefix, MEMO, key, _to_json(found, prefix))
     return found
+
+
+class _Folder(NamedTuple):
+    """A folder whose entries are looked at by name: through its open descriptor
+    where the platform allows, else through its path."""
+
+    path: str
+    fd: int | None
+
+    def at(self, name: str) -> str:
+        """What to hand to a call with ``dir_fd=self.fd`` for the entry ``name``."""
+        return name if self.fd is not None else os.path.join(self.path, name)
+
+
+@contextmanager
+def _opened(path: str, parent: _Folder | None = None) -> Iterator[_Folder]:
+    """``path`` (a name in ``parent``, whose symlink is then not followed) opened as a
+    folder; OSError when it cannot be."""
+    if not _BY_FOLDER:  # pragma: no cover (Windows)
+        full = parent.at(path) if parent is not None else path
+        if parent is not None and not stat.S_ISDIR(os.lstat(full).st_mode):
+            raise NotADirectoryError(full)
+        yield _Folder(full, None)
+        return
+    if parent is None:
+        fd = os.open(path, _FOLDER_FLAGS)
+        full = path
+    else:
+        fd = os.open(path, _FOLDER_FLAGS | getattr(os, "O_NOFOLLOW", 0), dir_fd=parent.fd)
+        full = os.path.join(parent.path, path)
+    try:
+        yield _Folder(full, fd)
+    finally:
+        os.close(fd)
+
+
+class _Reader:
+    """Reads the metadata files of one site-packages, noting what it could not."""
+
+    def __init__(self) -> None:
+        self.unread: dict[str, str] = {}
+
+    def text(self, folder: _Folder, name: str, path: str) -> str | None:
+        """The text of the file ``name`` in ``folder`` (``path`` relative to the
+        prefix); None when it is absent or cannot be read safely."""
+        read = read_file(folder.at(name), MAX_BYTES, dir_fd=folder.fd)
+        if read.data is None:
+            if read.problem != ABSENT:
+                self.unread[path] = read.problem or "cannot be read"
+            return None
+        return read.data.decode("utf-8", "replace")
 
 
 def _scan(
     prefix: str, site_packages: str, owners: dict[str, str], settled_ns: int
 ) -> tuple[SitePackages, bool]:
-    full = os.path.join(prefix, site_packages)
+    reader = _Reader()
+    if not Containment(prefix).inside(site_packages):
+        reader.unread[site_packages] = ESCAPES
+        return SitePackages(site_packages, (), reader.unread), True
     distributions = []
     settled = True
     try:
-        names = sorted(os.listdir(full))
-    except OSError:
-        return SitePackages(site_packages), False
-    for name in names:
-        if not name.endswith(_METADATA_DIRS):
-            continue
-        path = f"{site_packages}/{name}"
-        owner = _conda_owner(path, owners)
-        project, version = _from_folder_name(name)
-        if owner is not None:
-            distributions.append(Distribution(path, project, version, conda_record=owner))
-            continue
-        try:
-            settled = settled and os.lstat(os.path.join(prefix, path)).st_ctime_ns < settled_ns
-        except OSError:
-            continue
-        distributions.append(_foreign(prefix, site_packages, path, project, version, owners))
-    return SitePackages(site_packages, tuple(distributions)), settled
+        with _opened(os.path.join(prefix, site_packages)) as folder:
+            names = sorted(os.listdir(folder.fd if folder.fd is not None else folder.path))
+            for name in names:
+                if not name.endswith(_METADATA_DIRS):
+                    continue
+                path = f"{site_packages}/{name}"
+                owner = _conda_owner(path, owners)
+                project, version = _from_folder_name(name)
+                if owner is not None:
+                    distributions.append(Distribution(path, project, version, conda_record=owner))
+                    continue
+                try:
+                    info = os.stat(folder.at(name), dir_fd=folder.fd, follow_symlinks=False)
+                except OSError:
+                    continue  # gone since the listing
+                settled = settled and info.st_ctime_ns < settled_ns
+                if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+                    reader.unread[path] = not_regular(info.st_mode)
+                    continue
+                distributions.append(
+                    _foreign(reader, folder, name, path, project, version, owners, info)
+                )
+    except OSError as error:
+        reader.unread[site_packages] = f"cannot be listed: {error.strerror or error}"
+        return SitePackages(site_packages, (), reader.unread), False
+    return SitePackages(site_packages, tuple(distributions), reader.unread), settled
 
 
 def _conda_owner(path: str, owners: dict[str, str]) -> str | None:
@@ -148,42 +239,34 @@ def _from_folder_name(name: str) -> tuple[str, str]:
     return project, rest.split("-", 1)[0]
 
 
-def _read_text(path: str, limit: int = 16 * 1024 * 1024) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(limit).decode("utf-8", "replace")
-    except OSError:
-        return None
-
-
 def _foreign(
-    prefix: str,
-    site_packages: str,
+    reader: _Reader,
+    site: _Folder,
+    name: str,
     path: str,
     project: str,
     version: str,
     owners: dict[str, str],
+    info: os.stat_result,
 ) -> Distribution:
-    full = os.path.join(prefix, path)
-    is_folder = os.path.isdir(full)
-    metadata = (
-        _read_text(os.path.join(full, "METADATA" if path.endswith(".dist-info") else "PKG-INFO"))
-        if is_folder
-        else _read_text(full)
-    )
+    """A distribution conda did not install, from what of its metadata can be read."""
+    installer: str | None = None
+    listed: list[str] = []
+    if stat.S_ISREG(info.st_mode):  # an egg-info file: the metadata itself
+        metadata = reader.text(site, name, path)
+    else:
+        try:
+            with _opened(name, site) as folder:
+                metadata, installer, listed = _metadata_folder(reader, folder, path)
+        except OSError as error:
+            swapped = error.errno == errno.ELOOP  # for a symlink, since the lstat
+            reader.unread[path] = (
+                not_regular(stat.S_IFLNK) if swapped else f"cannot be opened: {error.strerror}"
+            )
+            metadata = None
     if metadata:
         headers = _headers(metadata)
-        project = headers.get("name", project)
-        version = headers.get("version", version)
-    installer = None
-    listed: list[str] = []
-    if is_folder:
-        text = _read_text(os.path.join(full, "INSTALLER"))
-        installer = text.strip().splitlines()[0].strip() if text and text.strip() else None
-        if path.endswith(".dist-info"):
-            listed = _record_paths(_read_text(os.path.join(full, "RECORD")) or "", site_packages)
-        else:
-            listed = _egg_paths(_read_text(os.path.join(full, "installed-files.txt")) or "", path)
+        project, version = headers.get("name", project), headers.get("version", version)
     conda_files: dict[str, list[str]] = {}
     for item in listed:
         if item.endswith(".pyc"):
@@ -191,7 +274,34 @@ def _foreign(
         owner = owners.get(item)
         if owner is not None:
             conda_files.setdefault(owner, []).append(item)
-    return Distribution(path, project, version, None, installer, conda_files)
+    return Distribution(
+        path, _printable(project), _printable(version), None, installer, conda_files
+    )
+
+
+def _metadata_folder(
+    reader: _Reader, folder: _Folder, path: str
+) -> tuple[str | None, str | None, list[str]]:
+    """(metadata, installer, the paths it lists) of a ``*.dist-info`` or ``*.egg-info``
+    folder."""
+    dist_info = path.endswith(".dist-info")
+    metadata_name = "METADATA" if dist_info else "PKG-INFO"
+    metadata = reader.text(folder, metadata_name, f"{path}/{metadata_name}")
+    text = reader.text(folder, "INSTALLER", f"{path}/INSTALLER")
+    lines = text.strip().splitlines() if text else []
+    installer = _printable(lines[0].strip()) if lines else None
+    if dist_info:
+        record = reader.text(folder, "RECORD", f"{path}/RECORD")
+        listed = _record_paths(record or "", path, reader)
+    else:
+        listing = reader.text(folder, "installed-files.txt", f"{path}/installed-files.txt")
+        listed = _egg_paths(listing or "", path)
+    return metadata, installer, listed
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` as it may be shown on a terminal: another user may have written it."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 def _headers(metadata: str) -> dict[str, str]:
@@ -212,13 +322,23 @@ def _inside(base: str, relative: str) -> str | None:
     return path
 
 
-def _record_paths(record: str, site_packages: str) -> list[str]:
+def _record_paths(record: str, dist_info: str, reader: _Reader) -> list[str]:
+    """The paths the RECORD of ``dist_info`` lists, as far as it is CSV; where it
+    stops being CSV, the rest is unknown and ``reader`` notes it."""
+    site_packages = dist_info.rpartition("/")[0]
     paths = []
-    for row in csv.reader(io.StringIO(record)):
-        if row and row[0]:
-            path = _inside(site_packages, row[0])
-            if path is not None:
-                paths.append(path)
+    rows = csv.reader(io.StringIO(record, newline=""))
+    try:
+        for row in rows:
+            if row and row[0]:
+                path = _inside(site_packages, row[0])
+                if path is not None:
+                    paths.append(path)
+    except csv.Error as error:  # a field over csv's size limit, say: pip fails there too
+        reader.unread[f"{dist_info}/RECORD"] = (
+            f"is not CSV from line {rows.line_num} on ({error}): the files it lists from "
+            "there on are not known"
+        )
     return paths
 
 
@@ -239,7 +359,11 @@ def _to_json(found: SitePackages, prefix: str) -> dict[str, Any]:
             foreign[distribution.path] = _key(os.lstat(os.path.join(prefix, distribution.path)))
         except OSError:
             foreign[distribution.path] = [0, 0]
-    return {"distributions": [asdict(d) for d in found.distributions], "foreign": foreign}
+    return {
+        "distributions": [asdict(d) for d in found.distributions],
+        "foreign": foreign,
+        "unread": found.unread,
+    }
 
 
 def _from_json(site_packages: str, data: dict[str, Any], prefix: str) -> SitePackages | None:
@@ -251,8 +375,11 @@ def _from_json(site_packages: str, data: dict[str, Any], prefix: str) -> SitePac
                     return None
             except OSError:
                 return None
+        unread = data["unread"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in unread.items()):
+            return None
         return SitePackages(
-            site_packages, tuple(Distribution(**item) for item in data["distributions"])
+            site_packages, tuple(Distribution(**item) for item in data["distributions"]), unread
         )
     except (TypeError, KeyError, AttributeError):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from packaging.version import Version
@@ -44,6 +45,26 @@ def findings(report: dict, code: str | None = None) -> list[dict]:
 def summary(report: dict) -> set[tuple[str, str | None]]:
     """(code, path) of every finding: easy to compare in an assert."""
     return {(f["code"], f.get("path")) for f in report["findings"]}
+
+
+def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
+    """``PREFIX/bin/python -m pip install --no-index WHEEL``, offline: its output."""
+    environ = {
+        "PATH": f"{prefix / 'bin'}:/usr/bin:/bin",
+        "HOME": str(conda.home),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+    }
+    result = subprocess.run(
+        [str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def record_of(prefix: Path, name: str) -> Path:
