@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -322,14 +323,43 @@ def test_unreadable_folder(sandbox: Conda, readable_env: Path) -> None:
     assert result.returncode == 0  # warnings only: nothing is known to be wrong
 
 
-def test_symlink_loop_on_the_way_is_unreadable(sandbox: Conda, env: Path) -> None:
+def test_a_folder_replaced_by_a_symlink_to_itself(sandbox: Conda, env: Path) -> None:
+    """Nothing can be reached through a symlink loop: what the record owns below
+    it is missing (an error), not merely unreadable."""
     folder = env / "share" / "footools"
-    for child in folder.iterdir():
-        child.unlink()
-    folder.rmdir()
+    shutil.rmtree(folder)
     folder.symlink_to("footools")  # a link to itself
-    report = verify(sandbox, env)
-    assert summary(report) == {("unreadable", "share/footools/README")}
+    report = verify(sandbox, env, timeout=120)
+    assert summary(report) == {("missing-file", "share/footools/README")}
+    assert only(report, "missing-file")["message"] == (
+        "missing: share/footools is a symbolic link loop; footools-1.0 installed it"
+    )
+
+
+def test_a_python_package_and_its_metadata_replaced_by_a_symlink_loop(
+    sandbox: Conda, env: Path
+) -> None:
+    """Two links pointing at each other, in place of pyfoo's package folder and of
+    the dist-info conda installed for it: all of pyfoo's files there are missing."""
+    site = env / SITE_PACKAGES
+    shutil.rmtree(site / "pyfoo")
+    shutil.rmtree(site / "pyfoo-1.0.dist-info")
+    (site / "pyfoo").symlink_to("pyfoo-1.0.dist-info")
+    (site / "pyfoo-1.0.dist-info").symlink_to("pyfoo")
+    report = verify(sandbox, env, timeout=120)
+    missing = {
+        f"{SITE_PACKAGES}/{path}"
+        for path in (
+            "pyfoo/__init__.py",
+            "pyfoo/cli.py",
+            "pyfoo/data/table.csv",
+            "pyfoo-1.0.dist-info/METADATA",
+            "pyfoo-1.0.dist-info/INSTALLER",
+            "pyfoo-1.0.dist-info/RECORD",
+        )
+    }
+    assert summary(report) == {("missing-file", path) for path in missing}
+    assert all("is a symbolic link loop" in f["message"] for f in report["findings"])
 
 
 def test_folder_symlink_leaving_the_prefix_is_not_followed(

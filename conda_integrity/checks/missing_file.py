@@ -1,6 +1,8 @@
 """missing-file: a path a record owns is not there.
 
-Existence is judged with ``lstat``, so a dangling symlink is present. A missing
+Existence is judged with ``lstat``, so a dangling symlink is present. A path
+below a folder that became a symlink loop (an owned folder replaced by a link to
+itself) is missing too: nothing can be reached through it. A missing
 ``.pyc`` is not a finding: conda does not fail when compiling one fails, and
 Python writes it again on import.
 """
@@ -17,13 +19,15 @@ from .base import RECORD, Check
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
-    stats, errors = state.disk.stats, state.disk.errors
+    stats, errors, loops = state.disk.stats, state.disk.errors, state.disk.loops
     for record in state.records:
         for owned in record.paths:
             if owned.kind == PYC or owned.path in stats or owned.path in errors:
                 continue
+            loop = loops.get(owned.path)
+            why = f": {loop} is a symbolic link loop" if loop is not None else ""
             yield CHECK.finding(
-                f"missing; {record.name}-{record.version} installed it",
+                f"missing{why}; {record.name}-{record.version} installed it",
                 package=record.stem,
                 path=owned.path,
                 fix=reinstall(state.prefix, record),

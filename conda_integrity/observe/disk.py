@@ -12,6 +12,7 @@ that leaves the prefix is not followed.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Iterator
@@ -48,6 +49,9 @@ class PrefixDisk(DiskFacts):
     snapshot_modes: dict[str, int] = field(default_factory=dict)
     #: the number of that snapshot
     snapshot: int | None = None
+    #: owned paths that cannot exist because a folder on their way is a symlink
+    #: loop (an owned folder replaced by a link to itself), with that folder
+    loops: dict[str, str] = field(default_factory=dict)
 
 
 def owners_of(records: tuple[Record, ...]) -> Owners:
@@ -108,6 +112,8 @@ class Observer:
         self.containment = Containment(prefix)
         self.now_ns = time.time_ns()
         self.started: set[str] = set()
+        #: folders known to be, or not to be, a symlink loop
+        self.loop_memo: dict[str, bool] = {}
 
     def start(self, records: list[Record]) -> None:
         """Queue the large files of ``records`` for hashing, largest first."""
@@ -204,7 +210,11 @@ class Observer:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
-                disk.cannot_examine(path, error)
+                loop = self._loop_on_the_way(path) if error.errno == errno.ELOOP else None
+                if loop is not None:  # no path through it leads anywhere: missing
+                    disk.loops[path] = loop
+                else:
+                    disk.cannot_examine(path, error)
                 continue
             owned = holders[0][1]
             if owned.kind == SYMLINK or (len(holders) > 1 and _any_symlink(holders)):
@@ -249,6 +259,28 @@ class Observer:
                     disk.link_targets[path] = os.readlink(base + path)
                 except OSError as error:
                     disk.cannot_examine(path, error)
+
+    def _loop_on_the_way(self, path: str) -> str | None:
+        """The first folder on the way to ``path`` that is a symlink loop, if any."""
+        folder = ""
+        for name in path.split("/")[:-1]:
+            folder = f"{folder}/{name}" if folder else name
+            if folder not in self.loop_memo:
+                self.loop_memo[folder] = _is_loop(os.path.join(self.prefix, folder))
+            if self.loop_memo[folder]:
+                return folder
+        return None
+
+
+def _is_loop(path: str) -> bool:
+    """Whether ``path`` is a symlink that never leads to anything."""
+    try:
+        if not S_ISLNK(os.lstat(path).st_mode):
+            return False
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 def _any_symlink(holders: list[tuple[Record, OwnedPath]]) -> bool:
