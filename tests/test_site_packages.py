@@ -10,6 +10,7 @@ the test instead of stopping the suite.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -216,3 +217,26 @@ def test_a_record_that_is_not_csv(sandbox: Conda, pip_env: Path, tmp_path: Path)
         ("altered-file", HELPER)
     } | {("pip-overlap", path) for path in overlaps}
     _guarded_install_goes_on(sandbox, pip_env)
+
+
+def test_metadata_the_user_may_not_read(sandbox: Conda, pip_env: Path) -> None:
+    for folder in (pip_env, *pip_env.parents):  # reachable without permission-bypassing powers
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o055)
+    (pip_env / SNEAKY / "RECORD").chmod(0o000)
+    locked = _copy_distribution(pip_env, "locked")
+    locked.chmod(0o000)
+    try:
+        result = sandbox.verify(pip_env, "--json", unprivileged=True, timeout=LIMIT)
+    finally:
+        locked.chmod(0o755)
+    report = json.loads(result.stdout)
+    assert _unreadable(report) == {
+        f"{SNEAKY}/RECORD": "not read: it cannot be opened: Permission denied",
+        str(locked.relative_to(pip_env)): "not read: it cannot be opened: Permission denied",
+    }
+    # without its RECORD, sneaky is known to have written over nothing
+    assert summary(report) - {("unreadable", p) for p in _unreadable(report)} == {
+        ("altered-file", HELPER)
+    }
