@@ -120,6 +120,22 @@ def test_remembered_clean_records_are_checked_again_once_touched(
     }
 
 
+def test_a_remembered_folder_moved_out_and_linked_back_is_checked_again(
+    sandbox: Conda, aged_env: Path, tmp_path: Path
+) -> None:
+    """Its files keep their inode and ctime, seen through the link: the folder's
+    inode is what changed."""
+    assert verify(sandbox, aged_env)["findings"] == []  # remembered as clean now
+    folder = aged_env / SITE_PACKAGES / "pyfoo"
+    outside = tmp_path / "outside-pyfoo"
+    folder.rename(outside)
+    folder.symlink_to(outside)
+    report = verify(sandbox, aged_env)
+    paths = {f["path"] for f in report["findings"] if "leaves the environment" in f["message"]}
+    assert f"{SITE_PACKAGES}/pyfoo/__init__.py" in paths
+    assert {f["code"] for f in report["findings"]} == {"unreadable"}
+
+
 def test_debris_after_runs_that_skipped_the_walk(sandbox: Conda, aged_env: Path) -> None:
     """Verify walks nothing when nothing changed; what an aborted conda run leaves
     always changes something it notices (here: an owned file renamed to .c~)."""

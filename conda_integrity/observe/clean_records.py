@@ -3,11 +3,13 @@
 A record is remembered when a verification found nothing wrong with it and
 knew the content of all its files. Its entry holds the (inode, ctime) of the
 record file and a digest of the (inode, ctime) of every path it owns (``0, 0``
-for a ``.pyc`` that was absent), and the record's package-level fields
-(:mod:`..records.installed`), which the checks across records need. Any write, chmod,
-rename or replacement changes a file's ctime or inode, so when a later run
-finds every key unchanged, nothing about the record can have changed: it is
-neither parsed nor checked again. Entries are
+for a ``.pyc`` that was absent) and of the inode of every folder on their way,
+and the record's package-level fields (:mod:`..records.installed`), which the
+checks across records need. Any write, chmod, rename or replacement changes a
+file's ctime or inode, and a folder moved away and replaced by a symlink (to
+where it went, say: outside the environment) is no longer the same inode, so
+when a later run finds every key unchanged, nothing about the record can have
+changed: it is neither parsed nor checked again. Entries are
 not made for files changed less than ``RACY_SECONDS`` before the run
 (timestamps are coarse), nor by a different version of conda-integrity.
 """
@@ -18,6 +20,7 @@ import hashlib
 import os
 from array import array
 from dataclasses import dataclass
+from stat import S_ISDIR
 
 from .. import __version__
 from ..records.installed import InstalledPackage, package_fields
@@ -27,7 +30,7 @@ from .disk import PrefixDisk, relative_lstat
 from .known_hashes import RACY_SECONDS
 
 FILE_NAME = "verdicts.json"
-FORMAT = 5
+FORMAT = 6
 _ABSENT = (0, 0)
 
 
@@ -63,6 +66,36 @@ def record_digest(record: Record, record_file: os.stat_result, disk: PrefixDisk)
         info = disk.stats.get(owned.path)
         keys += _ABSENT if info is None else _key(info)
     return _digest(keys)
+
+
+def _folders(record: Record) -> list[str]:
+    """Every folder on the way to the paths of ``record`` (the prefix itself aside)."""
+    folders: set[str] = set()
+    for owned in record.paths:
+        folder = owned.path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return sorted(folders)
+
+
+class _FolderInodes:
+    """The inode of folders of the prefix, each looked at once (0: not a folder)."""
+
+    def __init__(self, base: str, fd: int | None) -> None:
+        self.base, self.fd = base, fd
+        self.inodes: dict[str, int] = {}
+
+    def of(self, folder: str) -> int:
+        inode = self.inodes.get(folder)
+        if inode is None:
+            try:
+                info = os.stat(self.base + folder, dir_fd=self.fd, follow_symlinks=False)
+                inode = info.st_ino if S_ISDIR(info.st_mode) else 0
+            except OSError:
+                inode = 0
+            self.inodes[folder] = inode
+        return inode
 
 
 def _file(prefix: str) -> StateFile:
@@ -106,6 +139,7 @@ class CleanRecords:
     ) -> dict[str, UnchangedRecord]:
         found = {}
         stat = os.stat
+        folder_inodes = _FolderInodes(base, fd)
         for stem, entry in self.entries.items():
             info = record_files.get(stem)
             if info is None or list(_key(info)) != entry.get("record"):
@@ -125,6 +159,10 @@ class CleanRecords:
                     continue
                 keys += (item.st_ino, item.st_ctime_ns)
                 infos.append(item)
+            folders = entry.get("folders")
+            if not isinstance(folders, str):
+                continue
+            keys += (folder_inodes.of(folder) for folder in folders.split("\n") if folder)
             if _digest(keys) == entry["keys"]:
                 found[stem] = UnchangedRecord(
                     stem,
@@ -139,12 +177,14 @@ class CleanRecords:
 
     def add(
         self,
+        prefix: str,
         record: Record,
         record_file: os.stat_result,
         disk: PrefixDisk,
         now_ns: int,
     ) -> bool:
-        """Add ``record`` as clean, if every key is settled; say whether it was."""
+        """Add ``record`` (of ``prefix``) as clean, if every key is settled; say
+        whether it was."""
         settled = now_ns - RACY_SECONDS * 1_000_000_000
         if record_file.st_ctime_ns >= settled:
             return False
@@ -164,11 +204,16 @@ class CleanRecords:
                     return False  # content not verified (--fast, or unreadable)
                 content += info.st_size
             keys += _key(info)
+        folders = _folders(record)
+        with relative_lstat(prefix) as (base, fd):
+            folder_inodes = _FolderInodes(base, fd)
+            keys += (folder_inodes.of(folder) for folder in folders)
         self.entries[record.stem] = {
             "name": record.name,
             "digest": record_digest(record, record_file, disk),
             "record": list(_key(record_file)),
             "paths": "\n".join(owned.path for owned in record.paths),
+            "folders": "\n".join(folders),
             "keys": _digest(keys),
             "bytes": content,
             "package": package_fields(record.raw),

@@ -45,7 +45,7 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
     clean_records, known_hashes, modes = memory.clean_records, memory.known_hashes, memory.modes
     for record in state.records:
         if record.stem in mentioned or not clean_records.add(
-            record, memory.record_files[record.stem], state.disk, now_ns
+            prefix, record, memory.record_files[record.stem], state.disk, now_ns
         ):
             clean_records.forget(record.stem)
     if memory.whole:
