@@ -89,14 +89,14 @@ def read_file(path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = Non
                 return FileRead(None, _too_large(max_bytes))
             data = handle.read(max_bytes + 1)  # it may have grown since the fstat
     except OSError as error:
-        return FileRead(None, _failed(error))
+        return FileRead(None, _failed(error, "read"))
     if len(data) > max_bytes:
         return FileRead(None, _too_large(max_bytes))
     return FileRead(data)
 
 
-def _failed(error: OSError) -> str:
-    return f"cannot be opened: {error.strerror or error}"
+def _failed(error: OSError, doing: str = "opened") -> str:
+    return f"cannot be {doing}: {error.strerror or error}"
 
 
 def read_regular_file(path: str, max_bytes: int = MAX_BYTES) -> bytes | None:
