@@ -13,7 +13,13 @@ import pytest
 
 from conda_integrity.observe.known_hashes import RACY_SECONDS
 from tests.support.conda_cli import Conda
-from tests.support.helpers import edit_in_place, findings, summary, verify
+from tests.support.helpers import (
+    edit_in_place,
+    findings,
+    kill_mid_transaction,
+    summary,
+    verify,
+)
 
 
 def make_socket(path: Path) -> None:
@@ -126,12 +132,287 @@ def test_odd_files_in_place_of_our_state(sandbox: Conda, env: Path, tmp_path: Pa
     for name in ("hash-cache.json", "tree.json", "verdicts.json"):
         assert stat.S_ISREG(os.lstat(state / name).st_mode), name
     assert outside.read_text() == "not ours"
-    # no snapshot is listed (the index is unusable), the FIFO entry is skipped
-    assert [(e["type"], e["id"]) for e in _log(sandbox, env)] == [
-        ("transaction", id) for id in transactions
+    # the snapshots are listed from their files (the index is unusable), the FIFO
+    # entry is skipped, and log says so
+    events = _log(sandbox, env)
+    assert [e["id"] for e in events if e["type"] == "transaction"] == transactions
+    assert [e["type"] for e in events].count("snapshot") >= 1
+    assert _log(sandbox, env, "skipped") == [
+        "snapshots/index.json: unusable; listed from the snapshot files instead",
+        "journal/20990101-000000.000000-1.json: not a journal entry we can read",
     ]
 
 
-def _log(sandbox: Conda, env: Path) -> list[dict]:
+def _log(sandbox: Conda, env: Path, key: str = "events") -> list:
     result = sandbox.run("integrity", "log", "-p", str(env), "--json", timeout=120)
-    return json.loads(result.stdout)["events"]
+    return json.loads(result.stdout)[key]
+
+
+# -- our own state, damaged every way: conda goes on, verify/log/diff answer ---------
+
+WARN = {"CONDA_PLUGINS_INTEGRITY_MODE": "warn"}
+#: nested past what JSON parsing can take, and deep but parseable
+TOO_DEEP, DEEP = 100_000, 400
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _wrong_type(value: object) -> object:
+    """A value of another JSON type than ``value``."""
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "12"
+    if isinstance(value, str):
+        return 12
+    if isinstance(value, list):
+        return {"0": value}
+    if isinstance(value, dict):
+        return [value]
+    return [[]]
+
+
+def _each_leaf(value: object, change) -> object:  # type: ignore[no-untyped-def]
+    """``value`` with ``change`` applied to every value below the top level."""
+    if isinstance(value, dict):
+        return {key: change(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [change(item) for item in value]
+    return change(value)
+
+
+def _first_deepest(value: object) -> object:
+    """``value`` with the first value of the first entry at each level of the wrong type
+    (a record's first field, say), everything else as it was."""
+    if isinstance(value, dict) and value:
+        key = next(iter(value))
+        inner = value[key]
+        changed = _first_deepest(inner) if isinstance(inner, (dict, list)) and inner else None
+        return {**value, key: changed if changed is not None else _wrong_type(inner)}
+    if isinstance(value, list) and value:
+        inner = value[0]
+        changed = _first_deepest(inner) if isinstance(inner, (dict, list)) and inner else None
+        return [changed if changed is not None else _wrong_type(inner), *value[1:]]
+    return _wrong_type(value)
+
+
+HEADER_KEYS = ("format", "version")
+
+
+def _mutate_json(path: Path, how: str) -> None:
+    document = json.loads(path.read_bytes())
+    header = {k: v for k, v in document.items() if k in HEADER_KEYS}
+    payload = {k: v for k, v in document.items() if k not in HEADER_KEYS}
+    if how == "too-deep":
+        deep = "[" * TOO_DEEP + "]" * TOO_DEEP
+        keys = ", ".join(f"{json.dumps(key)}: {deep}" for key in payload)
+        path.write_text(json.dumps(header)[:-1] + ", " + keys + "}")
+        return
+    if how == "deep":
+        payload = _each_leaf(payload, lambda item: _nested(DEEP))  # type: ignore[assignment]
+    elif how == "wrong-type":
+        payload = _each_leaf(payload, _wrong_type)  # type: ignore[assignment]
+    elif how == "wrong-type-inside":
+        payload = _first_deepest(payload)  # type: ignore[assignment]
+    path.write_text(json.dumps({**header, **payload}))
+
+
+def _mutate_snapshot(path: Path, how: str) -> None:
+    """The same damage to a snapshot file's header (8 bytes of length, zlib of JSON)."""
+    import zlib
+
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(zlib.decompress(data[8 : 8 + size]))
+    keep = {k: header[k] for k in ("format", "byteorder")}
+    rest = {k: v for k, v in header.items() if k not in keep}
+    if how == "too-deep":
+        head = (
+            json.dumps(keep)[:-1] + ', "records": ' + "[" * TOO_DEEP + "]" * TOO_DEEP + "}"
+        ).encode()
+    else:
+        if how == "deep":
+            rest = _each_leaf(rest, lambda item: _nested(DEEP))  # type: ignore[assignment]
+        elif how == "wrong-type":
+            rest = _each_leaf(rest, _wrong_type)  # type: ignore[assignment]
+        else:
+            rest = _first_deepest(rest)  # type: ignore[assignment]
+        head = json.dumps({**keep, **rest}).encode()
+    packed = zlib.compress(head)
+    path.write_bytes(len(packed).to_bytes(8, "little") + packed + data[8 + size :])
+
+
+def damage(path: Path, how: str) -> None:
+    """Damage one of our state files as a disk, a crash or a hand would."""
+    if how == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "folder":
+        path.unlink()
+        path.mkdir()
+        (path / "inside").write_text("x")
+    elif how == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(bytes(range(256)) * 3)
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "unreadable":
+        path.chmod(0)
+    elif path.suffix == ".snapshot":
+        _mutate_snapshot(path, how)
+    else:
+        _mutate_json(path, how)
+
+
+DAMAGE = (
+    "fifo",
+    "folder",
+    "truncated",
+    "garbage",
+    "empty",
+    "unreadable",
+    "too-deep",
+    "deep",
+    "wrong-type",
+    "wrong-type-inside",
+)
+
+
+def our_state_files(env: Path) -> list[Path]:
+    """Every state file: the eight JSON files, the snapshot index and the newest
+    snapshot, the newest journal entry."""
+    state = env / "conda-meta" / "integrity"
+    files = [
+        state / name
+        for name in (
+            "hash-cache.json",
+            "verdicts.json",
+            "tree.json",
+            "modes.json",
+            "dependencies.json",
+            "history.json",
+            "site-packages.json",
+        )
+    ]
+    files.append(state / "snapshots" / "index.json")
+    files.append(sorted((state / "snapshots").glob("*.snapshot"))[-1])
+    files.append(sorted((state / "journal").glob("*.json"))[-1])
+    return files
+
+
+@pytest.fixture
+def lived_in(sandbox: Conda, env: Path) -> Path:
+    """An environment with every state file there is: verified (old enough to be
+    remembered) and changed by guarded commands (snapshots, journal)."""
+    sandbox.install(env, "clobber-a", env=WARN)
+    time.sleep(RACY_SECONDS + 0.2)
+    verify(sandbox, env)
+    for path in our_state_files(env):
+        assert path.is_file(), path
+    return env
+
+
+def _answers(sandbox: Conda, env: Path, how: str) -> None:
+    """verify, log and diff answer (a result or one line and exit 2), within a time
+    limit; a guarded install succeeds with no traceback."""
+    unprivileged = how == "unreadable"
+    report = verify(sandbox, env, timeout=120, unprivileged=unprivileged)
+    assert summary(report) == set(), report["findings"]
+    log = sandbox.run(
+        "integrity", "log", "-p", str(env), "--json", timeout=120, unprivileged=unprivileged
+    )
+    assert "Traceback" not in log.stderr, str(log)
+    diff = sandbox.run(
+        "integrity", "diff", "-p", str(env), check=False, timeout=120, unprivileged=unprivileged
+    )
+    assert diff.returncode in (0, 2) and "Traceback" not in diff.stderr, str(diff)
+    if diff.returncode == 2:
+        assert len(diff.stderr.strip().splitlines()) == 1, str(diff)
+    installed = sandbox.install(
+        env, "fooplugin", env=WARN, timeout=120, unprivileged=unprivileged, check=False
+    )
+    assert installed.returncode == 0, str(installed)
+    assert "Traceback" not in installed.stderr, str(installed)
+    assert "conda-integrity could not check" not in installed.stderr, str(installed)
+    assert verify(sandbox, env, timeout=120)["findings"] == []
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_every_state_file_damaged_at_once(sandbox: Conda, lived_in: Path, how: str) -> None:
+    """Each kind of damage to all our state files at once: conda goes on, verify, log
+    and diff answer, and the state is rebuilt."""
+    for path in our_state_files(lived_in):
+        damage(path, how)
+    _answers(sandbox, lived_in, how)
+
+
+@pytest.mark.parametrize("how", ["wrong-type", "wrong-type-inside", "deep"])
+def test_each_state_file_damaged_alone(sandbox: Conda, lived_in: Path, how: str) -> None:
+    """A value of the wrong type in one file while the others are sound (so that the
+    code goes on to use it)."""
+    import shutil
+
+    state = lived_in / "conda-meta" / "integrity"
+    sound = lived_in.parent / "sound-state"
+    shutil.copytree(state, sound, symlinks=True)
+    for index in range(len(our_state_files(lived_in))):
+        shutil.rmtree(state)
+        shutil.copytree(sound, state, symlinks=True)
+        path = our_state_files(lived_in)[index]
+        damage(path, how)
+        report = verify(sandbox, lived_in, timeout=120)
+        assert summary(report) == set(), (path.name, report["findings"])
+        for verb in ("log", "diff"):
+            result = sandbox.run("integrity", verb, "-p", str(lived_in), check=False, timeout=120)
+            assert result.returncode in (0, 2), (path.name, str(result))
+            assert "Traceback" not in result.stderr, (path.name, str(result))
+        installed = sandbox.install(lived_in, "fooplugin", env=WARN, timeout=120, check=False)
+        assert installed.returncode == 0 and "Traceback" not in installed.stderr, (
+            path.name,
+            str(installed),
+        )
+        assert "could not check" not in installed.stderr, (path.name, str(installed))
+        sandbox.remove(lived_in, "fooplugin", env=WARN, timeout=120)
+
+
+def test_log_says_which_entries_it_skipped(sandbox: Conda, lived_in: Path) -> None:
+    state = lived_in / "conda-meta" / "integrity"
+    entry = sorted((state / "journal").glob("*.json"))[-1]
+    damage(entry, "wrong-type-inside")
+    damage(state / "snapshots" / "index.json", "garbage")
+    newest = sorted((state / "snapshots").glob("*.snapshot"))[-1]
+    damage(newest, "truncated")
+    document = sandbox.run("integrity", "log", "-p", str(lived_in), "--json").json()
+    skipped = document["skipped"]
+    assert f"journal/{entry.name}: not a journal entry we can read" in skipped
+    assert "snapshots/index.json: unusable; listed from the snapshot files instead" in skipped
+    assert any(line.startswith(f"snapshots/{newest.name}: ") for line in skipped)
+    # the other snapshots are listed again, from their files
+    numbers = [e["number"] for e in document["events"] if e["type"] == "snapshot"]
+    assert numbers and int(newest.stem) not in numbers
+    text = sandbox.run("integrity", "log", "-p", str(lived_in)).stdout
+    assert f"  skipped journal/{entry.name}: not a journal entry we can read" in text
+    # diff of the damaged snapshot: one line, exit 2
+    diff = sandbox.run("integrity", "diff", "-p", str(lived_in), newest.stem, check=False)
+    assert diff.returncode == 2 and "Traceback" not in diff.stderr, str(diff)
+    assert f"snapshot {int(newest.stem)} cannot be read" in diff.stderr
+
+
+def test_a_fifo_in_place_of_a_journal_lock(sandbox: Conda, env: Path, tmp_path: Path) -> None:
+    """A transaction killed mid-way leaves its entry open and its lock file; a FIFO
+    there must not make verify or the next install wait."""
+    kill_mid_transaction(sandbox, env, tmp_path / "handshake", "libfoo=2.0", "slowpost", **WARN)
+    (lock,) = (env / "conda-meta" / "integrity" / "journal").glob("*.lock")
+    lock.unlink()
+    os.mkfifo(lock)
+    report = verify(sandbox, env, timeout=120)
+    assert ("interrupted-transaction", None) in summary(report)
+    installed = sandbox.install(env, "slowpost", env=WARN, timeout=120)
+    assert "Traceback" not in installed.stderr

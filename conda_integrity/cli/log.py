@@ -27,10 +27,15 @@ def execute(args: Namespace) -> int:
     from .render import render_log
 
     prefix = target_prefix()
-    found = events(prefix)
+    skipped: list[str] = []
+    found = events(prefix, skipped)
     if context.json:
-        document = {"prefix": prefix, "events": [{"type": e.kind, **e.details} for e in found]}
+        document = {
+            "prefix": prefix,
+            "events": [{"type": e.kind, **e.details} for e in found],
+            "skipped": skipped,
+        }
         print(json.dumps(document, indent=2))
     else:
-        print(render_log(prefix, found))
+        print(render_log(prefix, found, skipped))
     return 0

@@ -130,9 +130,12 @@ def render_snapshot(snapshot: Snapshot) -> str:
     )
 
 
-def render_log(prefix: str, events: list[Event]) -> str:
+def render_log(prefix: str, events: list[Event], skipped: list[str] | None = None) -> str:
+    unread = [f"  skipped {printable(what)}" for what in skipped or ()]
     if not events:
-        return f"No snapshot or guarded transaction of {printable(prefix)} yet."
+        return "\n".join(
+            [f"No snapshot or guarded transaction of {printable(prefix)} yet.", *unread]
+        )
     lines = [f"Snapshots and guarded transactions of {printable(prefix)}, newest first:"]
     for event in events:
         details = event.details
@@ -147,11 +150,13 @@ def render_log(prefix: str, events: list[Event]) -> str:
                 note += (
                     f" (snapshots {details.get('before') or '-'} -> {details.get('after') or '-'})"
                 )
-            codes = (details.get("outcome") or {}).get("findings")
-            if codes:
-                note += f"; left: {', '.join(codes)}"
+            outcome = details.get("outcome") or {}
+            if outcome.get("findings"):
+                note += f"; left: {', '.join(outcome['findings'])}"
+            if outcome.get("unchecked"):
+                note += f"; not checked: {outcome['unchecked']}"
         lines.append(f"  {_when(event.time)}  {what:<37} {printable(note)}")
-    return "\n".join(lines)
+    return "\n".join(lines + unread)
 
 
 def render_diff(old: str, new: str, changes: Changes) -> str:

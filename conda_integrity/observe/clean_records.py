@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from stat import S_ISDIR
 
 from .. import __version__
-from ..records.installed import InstalledPackage, package_fields
+from ..records.installed import PACKAGE_FIELDS, InstalledPackage, package_fields
 from ..records.model import FILE, PYC, Record
+from ..store import schema
 from ..store.state_file import StateFile
 from .disk import PrefixDisk, relative_lstat
 from .known_hashes import RACY_SECONDS
@@ -32,6 +33,35 @@ from .known_hashes import RACY_SECONDS
 FILE_NAME = "verdicts.json"
 FORMAT = 6
 _ABSENT = (0, 0)
+
+_NAMES = ("name", "version", "build")
+#: the package-level fields as :func:`package_fields` keeps them
+PACKAGE_FORMAT = schema.fields(
+    {key: schema.text for key in _NAMES},
+    {
+        key: lambda value: (
+            isinstance(value, (str, int, list))
+            and not isinstance(value, bool)
+            and (not isinstance(value, list) or all(isinstance(item, str) for item in value))
+        )
+        for key in PACKAGE_FIELDS
+        if key not in _NAMES
+    },
+)
+
+
+#: one record's entry (see :meth:`CleanRecords.add`)
+ENTRY_FORMAT = schema.fields(
+    {
+        "name": schema.text,
+        "digest": schema.text,
+        "record": schema.row(schema.whole, schema.whole),
+        "paths": schema.path_lines,
+        "keys": schema.text,
+        "bytes": schema.whole,
+        "package": PACKAGE_FORMAT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +144,10 @@ class CleanRecords:
         """The clean records of the last run (none when its file is unusable)."""
         data = _file(prefix).read()
         records = data.get("records") if data is not None else None
-        return cls(records) if isinstance(records, dict) else cls()
+        if not isinstance(records, dict):
+            return cls()
+        # an entry of another shape is dropped: its record is parsed and checked again
+        return cls({stem: e for stem, e in records.items() if schema.valid(ENTRY_FORMAT, e)})
 
     def unchanged(
         self,

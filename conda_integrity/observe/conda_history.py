@@ -34,10 +34,19 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..store import memo
+from ..store import memo, schema
 
 HISTORY = "conda-meta/history"
 MEMO = "history.json"
+#: what the memo keeps (see ``_to_json``)
+MEMO_FORMAT = schema.fields(
+    {
+        "exists": schema.flag,
+        "revisions": schema.whole,
+        "installed": schema.list_of(schema.text),
+        "problems": schema.list_of(schema.row(schema.whole, schema.text, schema.text)),
+    }
+)
 _HEADER = re.compile(r"==>\s*(.+?)\s*<==")
 _SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
 _EXTENSIONS = (".tar.bz2", ".conda")
@@ -200,7 +209,7 @@ def read_history(prefix: str, settled_ns: int, reuse: bool, save: bool) -> Histo
     except OSError as error:
         return _unreadable(error)
     key = _stat_key(info)
-    kept = memo.load(prefix, MEMO, key) if reuse else None
+    kept = memo.load(prefix, MEMO, key, MEMO_FORMAT) if reuse else None
     if isinstance(kept, dict):
         try:
             return _from_json(kept)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..records.installed import InstalledPackage
-from ..store import memo
+from ..store import memo, schema
 from .virtual import machine_key, virtual_packages
 
 MEMO = "dependencies.json"
@@ -48,6 +48,25 @@ class UnmetSpec:
     invalid: str | None = None
 
 
+#: what the memo keeps: each :class:`UnmetSpec` as a JSON object
+MEMO_FORMAT = schema.list_of(
+    schema.exactly(
+        {
+            "package": schema.text,
+            "kind": schema.one_of(DEPENDS, CONSTRAINS),
+            "spec": schema.text,
+            "name": schema.text,
+        },
+        {
+            "installed": schema.list_of(schema.text),
+            "virtual": schema.flag,
+            "machine_has": schema.optional(schema.text),
+            "invalid": schema.optional(schema.text),
+        },
+    )
+)
+
+
 def unmet_specs(
     prefix: str,
     packages: tuple[InstalledPackage, ...],
@@ -59,7 +78,7 @@ def unmet_specs(
     when ``records_key`` and the machine's key are unchanged, else judged now and
     kept (if ``save``)."""
     key = [records_key, *machine_key()]
-    kept = memo.load(prefix, MEMO, key) if reuse else None
+    kept = memo.load(prefix, MEMO, key, MEMO_FORMAT) if reuse else None
     if isinstance(kept, list):
         try:
             return tuple(_from_json(item) for item in kept)

@@ -25,10 +25,15 @@ from typing import Any
 
 from ..records import package_cache
 from ..records.model import FILE, Record
+from ..store import schema
 from ..store.state_file import StateFile
 
 FILE_NAME = "modes.json"
 FORMAT = 1
+#: one package's entry (see :meth:`ModeBaseline.executables`)
+ENTRY_FORMAT = schema.fields(
+    {"id": schema.text, "executables": schema.list_of(schema.text)}, {"source": schema.text}
+)
 
 
 def _read_archive(path: str) -> frozenset[str] | None:
@@ -98,7 +103,10 @@ class ModeBaseline:
         """The baseline of the last runs (none when its file is unusable)."""
         data = _file(prefix).read()
         packages = data.get("packages") if data is not None else None
-        return cls(packages if isinstance(packages, dict) else None)
+        if not isinstance(packages, dict):
+            return cls()
+        # an entry of another shape is dropped: the archive is read again
+        return cls({stem: e for stem, e in packages.items() if schema.valid(ENTRY_FORMAT, e)})
 
     def executables(self, record: Record, read_cache: bool) -> frozenset[str] | None:
         """Package paths of ``record`` installed executable, or None when unknown.
@@ -107,8 +115,8 @@ class ModeBaseline:
         """
         key = _record_id(record)
         known = self.packages.get(record.stem)
-        if isinstance(known, dict) and known.get("id") == key:
-            return frozenset(known.get("executables") or ())
+        if known is not None and known["id"] == key:
+            return frozenset(known["executables"])
         if not read_cache:
             return None
         archive = package_cache.tarball(record)

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from ..safe_read import ABSENT, OPEN_FLAGS, not_regular, read_file
-from ..store import memo
+from ..store import memo, schema
 from .disk import ESCAPES
 from .disk_facts import Containment
 
@@ -102,6 +102,25 @@ def _key(info: os.stat_result) -> list[int]:
     return [info.st_ino, info.st_ctime_ns]
 
 
+#: what the memo keeps (see ``_to_json``): the distributions, and the key of each
+#: foreign one's folder
+MEMO_FORMAT = schema.fields(
+    {
+        "distributions": schema.list_of(
+            schema.exactly(
+                {"path": schema.text, "name": schema.text, "version": schema.text},
+                {
+                    "conda_record": schema.optional(schema.text),
+                    "installer": schema.optional(schema.text),
+                    "conda_files": schema.dict_of(schema.list_of(schema.text)),
+                },
+            )
+        ),
+        "foreign": schema.dict_of(schema.row(schema.whole, schema.whole), key=schema.relative_path),
+    }
+)
+
+
 def observe_site_packages(
     prefix: str,
     site_packages: str,
@@ -123,7 +142,7 @@ def observe_site_packages(
     if stat.S_ISLNK(info.st_mode):  # what it points to changes without the link changing
         with suppress(OSError):
             key.append(_key(os.stat(full)))
-    kept = memo.load(prefix, MEMO, key) if reuse else None
+    kept = memo.load(prefix, MEMO, key, MEMO_FORMAT) if reuse else None
     if isinstance(kept, dict):
         found = _from_json(site_packages, kept, prefix)
         if found is not None:

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..store import schema
 from ..store.paths import STATE_DIR
 from ..store.state_file import StateFile
 
@@ -34,6 +35,29 @@ FORMAT = 3
 ALWAYS_LOOKED_AT = frozenset({"", "conda-meta"})
 #: the key of a folder to list again next time (no real folder has inode 0)
 UNTRUSTED = [0, 0]
+
+
+def _folder_keys(value: object) -> bool:
+    """folder -> [inode, ctime], for folders inside the prefix (thousands of them)."""
+    return (
+        isinstance(value, dict)
+        and all(
+            type(key) is list and len(key) == 2 and type(key[0]) is int and type(key[1]) is int
+            for key in value.values()
+        )
+        and schema.relative_paths(value)
+    )
+
+
+#: what ``tree.json`` holds: the key of every folder, and the debris names in some
+TREE_FORMAT = schema.fields(
+    {
+        "folders": _folder_keys,
+        "debris": lambda value: (
+            schema.dict_of(schema.list_of(schema.file_name))(value) and schema.relative_paths(value)
+        ),
+    }
+)
 
 
 @dataclass
@@ -96,13 +120,10 @@ def _file(prefix: str) -> StateFile:
 
 def load_remembered(prefix: str) -> Remembered:
     """The folders of the last walk (none when its file is unusable)."""
-    data = _file(prefix).read()
+    data = schema.checked(_file(prefix).read(), TREE_FORMAT)
     if data is None:
         return Remembered()
-    folders, debris = data.get("folders"), data.get("debris")
-    if not isinstance(folders, dict) or not isinstance(debris, dict):
-        return Remembered()
-    return Remembered(folders, debris)
+    return Remembered(data["folders"], data["debris"])
 
 
 def save_remembered(prefix: str, tree: PrefixTree, before: Remembered) -> None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from ..safe_read import OPEN_FLAGS
+from . import schema
 from .state_file import StateFile
 
 FOLDER = "journal"
@@ -48,6 +51,55 @@ class Entry:
     after: int | None = None
     #: finding codes the guard reported after it, or what an interruption left
     outcome: dict[str, Any] = field(default_factory=dict)
+
+
+_STEMS = schema.list_of(schema.text)
+#: what an entry's outcome may say (see ``verify.interruptions`` and ``guard.entry``)
+OUTCOME_FORMAT = schema.fields(
+    {},
+    {
+        **{
+            key: _STEMS
+            for key in (
+                "findings",
+                "unlinked",
+                "still_recorded",
+                "linked",
+                "not_recorded",
+                "backups",
+                "records_added",
+                "records_removed",
+            )
+        },
+        **{key: schema.whole for key in ("files_without_record", "files_gone", "files_changed")},
+        **{key: schema.flag for key in ("history_written", "changed")},
+        **{key: schema.text for key in ("error", "unchecked")},
+    },
+)
+
+
+def _snapshot_number(value: Any) -> bool:
+    return schema.whole(value) and value >= 1
+
+
+#: an entry's file: the fields of :class:`Entry`, each of its type
+ENTRY_FORMAT = schema.exactly(
+    {
+        "id": schema.file_name,
+        "command": schema.text,
+        "argv": schema.list_of(schema.text),
+        "pid": schema.whole,
+        "started": schema.timestamp,
+    },
+    {
+        "state": schema.one_of(STARTED, FAILED, FINISHED, CLOSED, INTERRUPTED),
+        "before": schema.optional(_snapshot_number),
+        "plan": schema.optional(schema.fields({"unlink": _STEMS, "link": _STEMS})),
+        "ended": schema.optional(schema.timestamp),
+        "after": schema.optional(_snapshot_number),
+        "outcome": OUTCOME_FORMAT,
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +157,26 @@ def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
             os.unlink(os.path.join(_folder(guard_dir), entry.id + ".lock"))
 
 
-def newest_first(guard_dir: str) -> Iterator[Entry]:
-    """The entries kept, newest first, read one by one; unreadable ones are skipped."""
+def discard(guard_dir: str, entry: Entry, lock: IO | None) -> None:
+    """Remove an entry and its lock file, as if it had never been begun."""
+    folder = _folder(guard_dir)
+    try:
+        os.unlink(os.path.join(folder, entry.id + ".json"))
+    except FileNotFoundError:
+        pass
+    except OSError:  # it stays: closed, so that nobody takes it for an interruption
+        entry.state, entry.outcome = CLOSED, {"changed": False}
+        with contextlib.suppress(OSError):
+            save(guard_dir, entry)
+    if lock is not None:
+        lock.close()
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(folder, entry.id + ".lock"))
+
+
+def newest_first(guard_dir: str, skipped: list[str] | None = None) -> Iterator[Entry]:
+    """The entries kept, newest first, read one by one; unusable ones are skipped
+    (and named in ``skipped``, if given)."""
     folder = _folder(guard_dir)
     try:
         names = sorted((n for n in os.listdir(folder) if n.endswith(".json")), reverse=True)
@@ -114,13 +184,11 @@ def newest_first(guard_dir: str) -> Iterator[Entry]:
         return
     for name in names:
         data = _entry_file(guard_dir, name).read()
-        if data is None:
-            continue
-        try:
-            entry = Entry(**data)
-        except TypeError:  # keys of another shape
-            continue
-        yield entry
+        # the entry's id names its files: it must be the name it was found under
+        if data is not None and schema.valid(ENTRY_FORMAT, data) and data["id"] + ".json" == name:
+            yield Entry(**data)
+        elif skipped is not None:
+            skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
 
 
 def is_running(guard_dir: str, entry: Entry) -> bool:
@@ -128,10 +196,13 @@ def is_running(guard_dir: str, entry: Entry) -> bool:
     if entry.pid == os.getpid():
         return True
     try:
-        handle = open(os.path.join(_folder(guard_dir), entry.id + ".lock"), "rb")  # noqa: SIM115
+        # never blocks: a FIFO in its place is not waited on, a symlink not followed
+        fd = os.open(os.path.join(_folder(guard_dir), entry.id + ".lock"), OPEN_FLAGS)
     except OSError:
         return False  # lock files go away only when an entry ends
-    with handle:
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False  # not a lock file: nobody holds it
         try:
             _lock(handle, exclusive=False)
         except OSError:

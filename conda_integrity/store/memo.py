@@ -11,6 +11,7 @@ import contextlib
 from typing import Any
 
 from .. import __version__
+from . import schema
 from .state_file import StateFile
 
 FORMAT = 1
@@ -20,12 +21,14 @@ def _file(prefix: str, name: str) -> StateFile:
     return StateFile.in_prefix(prefix, name, FORMAT, version=__version__)
 
 
-def load(prefix: str, name: str, key: Any) -> Any:
-    """The value kept under ``name`` if it was computed from ``key``, else None."""
+def load(prefix: str, name: str, key: Any, shape: schema.Shape) -> Any:
+    """The value kept under ``name`` if it was computed from ``key`` and has ``shape``
+    (the format its owner writes), else None."""
     data = _file(prefix, name).read()
-    if data is None or data.get("key") != key:
+    if data is None or not schema.valid(lambda kept: kept.get("key") == key, data):
         return None
-    return data.get("value")
+    value = data.get("value")
+    return value if schema.valid(shape, value) else None
 
 
 def save(prefix: str, name: str, key: Any, value: Any) -> None:

@@ -30,6 +30,8 @@ from stat import S_ISLNK
 from typing import Any, NamedTuple
 
 from ..exceptions import IntegrityInputError
+from ..safe_read import MAX_BYTES, read_regular_file
+from . import schema
 from .atomic_write import write_atomic
 from .state_file import StateFile
 
@@ -40,6 +42,44 @@ SUFFIX = ".snapshot"
 #: snapshot files of this and of earlier formats (``NNNNNN.json.gz``)
 _SNAPSHOT_FILE = re.compile(r"(\d{6,})\.(snapshot|json\.gz)")
 MANUAL, BEFORE, AFTER = "manual", "before", "after"
+#: bounds on what one header or block decompresses to (a damaged or hostile file
+#: must not make us allocate without end)
+MAX_HEADER = 256 * 1024 * 1024
+MAX_BLOCK = 256 * 1024 * 1024
+
+
+def _number(value: Any) -> bool:
+    return schema.whole(value) and value >= 1
+
+
+#: a snapshot as the index lists it (:meth:`Snapshot.summary`)
+SUMMARY_FORMAT = schema.fields(
+    {
+        "number": _number,
+        "created": schema.timestamp,
+        "kind": schema.text,
+        "label": schema.optional(schema.text),
+        "command": schema.optional(schema.text),
+        "packages": schema.whole,
+        "files": schema.whole,
+    },
+    {"digests": schema.dict_of(schema.text)},
+)
+_RECORD_FORMAT = schema.row(*(schema.text,) * 4, *(schema.optional(schema.text),) * 5)
+#: the header of a snapshot file (see ``_encode``)
+HEADER_FORMAT = schema.fields(
+    {
+        "number": _number,
+        "created": schema.timestamp,
+        "kind": schema.text,
+        "label": schema.optional(schema.text),
+        "command": schema.optional(schema.text),
+        "records": schema.list_of(_RECORD_FORMAT),
+        "blocks": schema.dict_of(schema.row(schema.whole, schema.whole)),
+        "files": schema.whole,
+    },
+    {"digests": schema.dict_of(schema.text)},
+)
 
 
 class SnapshotRecord(NamedTuple):
@@ -102,7 +142,7 @@ class Snapshot:
             return {}
         try:
             return _decode_block(block)
-        except (ValueError, zlib.error) as error:
+        except (ValueError, TypeError, zlib.error) as error:
             raise IntegrityInputError(f"snapshot {self.number} cannot be read: {error}") from None
 
     @cached_property
@@ -166,13 +206,39 @@ def _encode_block(paths: list[str], stats: array, targets: dict[str, str]) -> by
     return zlib.compress(body, 1)
 
 
+def _inflate(data: bytes, limit: int) -> bytes:
+    """zlib ``data`` decompressed, or ValueError beyond ``limit`` bytes or when cut short."""
+    inflater = zlib.decompressobj()
+    try:
+        body = inflater.decompress(data, limit)
+    except zlib.error as error:
+        raise ValueError(str(error)) from None
+    if inflater.unconsumed_tail:
+        raise ValueError("it holds more than it may")
+    if not inflater.eof:
+        raise ValueError("it is cut short")
+    return body
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("it is nested too deep") from None
+
+
+_TARGETS = schema.dict_of(schema.text)
+
+
 def _decode_block(block: bytes) -> dict[str, FileStat]:
-    body = zlib.decompress(block)
+    body = _inflate(block, MAX_BLOCK)
     first = body.index(b"\0")
     second = body.index(b"\0", first + 1)
     text = body[:first].decode("utf-8", "surrogateescape")
     paths = text.split("\n") if text else []
-    targets = json.loads(body[first + 1 : second]) if second > first + 1 else {}
+    targets = _json(body[first + 1 : second]) if second > first + 1 else {}
+    if not schema.valid(_TARGETS, targets):
+        raise ValueError("its symlink targets are not text")
     stats = array(_STATS)
     stats.frombytes(body[second + 1 :])
     if len(stats) != 4 * len(paths):
@@ -234,12 +300,22 @@ def _encode(snapshot: Snapshot) -> bytes:
     return b"".join((len(head).to_bytes(8, "little"), head, *snapshot.blocks.values()))
 
 
-def _decode(data: bytes) -> Snapshot:
+def _header(data: bytes) -> dict[str, Any]:
+    """The header of a snapshot file, checked; ValueError when it is not usable."""
     size = int.from_bytes(data[:8], "little")
-    header = json.loads(zlib.decompress(data[8 : 8 + size]))
+    header = _json(_inflate(data[8 : 8 + size], MAX_HEADER))
+    if not isinstance(header, dict):
+        raise ValueError("its header is not an object")
     if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
         raise ValueError(f"snapshot format {header.get('format')!r}")
-    start = 8 + size
+    if not schema.valid(HEADER_FORMAT, header):
+        raise ValueError("its header is not what a snapshot holds")
+    return header
+
+
+def _decode(data: bytes) -> Snapshot:
+    header = _header(data)
+    start = 8 + int.from_bytes(data[:8], "little")
     blocks = {}
     for stem, (offset, length) in header["blocks"].items():
         block = data[start + offset : start + offset + length]
@@ -267,11 +343,52 @@ def _index(guard_dir: str) -> StateFile:
 
 def listing(guard_dir: str) -> list[dict[str, Any]]:
     """Summaries of the snapshots kept, oldest first."""
+    return read_listing(guard_dir)[0]
+
+
+def read_listing(guard_dir: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`listing`, and what it had to skip, in words.
+
+    An index entry of another shape is skipped; an index that cannot be used at
+    all is rebuilt from the headers of the snapshot files.
+    """
     data = _index(guard_dir).read()
-    if data is None:
-        return []
-    entries = data.get("snapshots")
-    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    entries = data.get("snapshots") if data is not None else None
+    if not isinstance(entries, list):
+        return _rebuilt_listing(guard_dir, unusable=data is not None or _has_index(guard_dir))
+    kept, skipped, numbers = [], [], set()
+    for position, entry in enumerate(entries, 1):
+        if schema.valid(SUMMARY_FORMAT, entry) and entry["number"] not in numbers:
+            numbers.add(entry["number"])
+            kept.append(entry)
+        else:
+            skipped.append(f"entry {position} of {FOLDER}/{INDEX}: not a snapshot summary")
+    return kept, skipped
+
+
+def _has_index(guard_dir: str) -> bool:
+    return os.path.lexists(os.path.join(_folder(guard_dir), INDEX))
+
+
+def _rebuilt_listing(guard_dir: str, unusable: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """The summaries read from the snapshot files themselves (the index is unusable)."""
+    folder = _folder(guard_dir)
+    kept, skipped = [], []
+    if unusable:
+        skipped.append(f"{FOLDER}/{INDEX}: unusable; listed from the snapshot files instead")
+    for number, name in sorted(_numbers_on_disk(folder).items()):
+        try:
+            header = _header(_read(os.path.join(folder, name), number))
+        except (IntegrityInputError, ValueError) as error:
+            skipped.append(f"{FOLDER}/{name}: {error}")
+            continue
+        summary = {key: header[key] for key in SUMMARY_KEYS if key in header}
+        summary["packages"] = len(header["records"])
+        kept.append(summary)
+    return kept, skipped
+
+
+SUMMARY_KEYS = ("number", "created", "kind", "label", "command", "files", "digests")
 
 
 def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
@@ -307,15 +424,26 @@ def _numbers_on_disk(folder: str) -> dict[int, str]:
     return found
 
 
+def _read(path: str, number: int) -> bytes:
+    """The bytes of a snapshot file: a regular file, read without blocking."""
+    if not os.path.lexists(path):
+        raise IntegrityInputError(f"there is no snapshot {number}")
+    data = read_regular_file(path, MAX_BYTES)
+    if data is None:
+        raise IntegrityInputError(
+            f"snapshot {number} cannot be read: not a regular file we can read, or too large"
+        )
+    return data
+
+
 def load(guard_dir: str, number: int) -> Snapshot:
     """Snapshot ``number``; IntegrityInputError when there is no such (usable) one."""
-    path = os.path.join(_folder(guard_dir), _file_name(number))
+    if not _number(number):
+        raise IntegrityInputError(f"there is no snapshot {number}")
+    data = _read(os.path.join(_folder(guard_dir), _file_name(number)), number)
     try:
-        with open(path, "rb") as handle:
-            return _decode(handle.read())
-    except FileNotFoundError:
-        raise IntegrityInputError(f"there is no snapshot {number}") from None
-    except (OSError, ValueError, KeyError, TypeError, zlib.error) as error:
+        return _decode(data)
+    except (ValueError, KeyError, TypeError, zlib.error) as error:
         raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
 
 

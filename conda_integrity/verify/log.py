@@ -20,15 +20,19 @@ class Event:
     details: dict[str, Any]
 
 
-def events(prefix: str) -> list[Event]:
-    """The snapshots kept and the guarded transactions of the prefix, newest first."""
+def events(prefix: str, skipped: list[str] | None = None) -> list[Event]:
+    """The snapshots kept and the guarded transactions of the prefix, newest first;
+    what could not be read goes into ``skipped``, in words."""
     prefix = check_prefix(prefix)
     folder = guard_dir(prefix)
-    found = [Event(s["created"], "snapshot", s) for s in snapshots.listing(folder)]
-    for entry in journal.newest_first(folder):
+    kept, unread = snapshots.read_listing(folder)
+    found = [Event(s["created"], "snapshot", s) for s in kept]
+    for entry in journal.newest_first(folder, unread):
         details = vars(entry).copy()
         if entry.state in journal.OPEN_STATES:
             details["state"] = "running" if journal.is_running(folder, entry) else "not finished"
         found.append(Event(entry.started, "transaction", details))
     found.sort(key=lambda event: event.time, reverse=True)
+    if skipped is not None:
+        skipped.extend(unread)
     return found
