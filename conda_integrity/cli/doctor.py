@@ -18,8 +18,13 @@ SUMMARY = (
 
 
 def run_health_check(prefix: str, verbose: bool) -> None:
-    """Verify ``prefix`` and print the report, as ``conda doctor`` shows a check."""
+    """Verify ``prefix`` and print the report, as ``conda doctor`` shows a check.
+
+    An error of conda-integrity's own is one line: conda doctor goes on with its
+    other checks.
+    """
     from ..exceptions import IntegrityInputError
+    from ..guard import failsafe
     from ..progress import Progress
     from ..verify.read import VerifyOptions
     from ..verify.run import verify_prefix
@@ -27,12 +32,17 @@ def run_health_check(prefix: str, verbose: bool) -> None:
 
     try:
         report = verify_prefix(prefix, VerifyOptions(), Progress(enabled=False))
+        text = render_text(report, verbose=verbose)
     except IntegrityInputError as error:
         print(f"{X_MARK} Integrity: {error}\n")
         return
+    except Exception as error:
+        print(f"{X_MARK} Integrity: {failsafe.could_not_check(prefix, error)}\n")
+        failsafe.details(error)
+        return
     mark = OK_MARK if not report.findings else X_MARK
     print(f"{mark} Integrity (conda integrity verify):\n")
-    print(render_text(report, verbose=verbose) + "\n")
+    print(text + "\n")
 
 
 def health_check():

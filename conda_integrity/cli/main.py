@@ -33,5 +33,24 @@ def configure_parser(parser: ArgumentParser) -> None:
 
 
 def execute(args: Namespace) -> int:
-    """Entry point conda calls with the parsed arguments."""
-    return int(args.integrity_action(args))
+    """Entry point conda calls with the parsed arguments.
+
+    An error of conda-integrity's own (not bad input, which says what is wrong
+    itself) ends the command with one line and exit code 2, never a traceback;
+    ``-v`` shows the details.
+    """
+    from conda.exceptions import CondaError
+
+    try:
+        return int(args.integrity_action(args))
+    except CondaError:
+        raise
+    except Exception as error:
+        from ..exceptions import IntegrityInputError
+        from ..guard.failsafe import details, what_failed
+
+        details(error)
+        raise IntegrityInputError(
+            f"conda integrity {args.integrity_command} could not finish: {what_failed(error)} "
+            "(-v shows the details)"
+        ) from None

@@ -13,6 +13,12 @@ goes to stderr; with ``integrity_mode: refuse`` it stops the command instead.
 These are the functions :mod:`.hooks` calls; the checks are in :mod:`.check`, the
 journal entry and snapshots in :mod:`.entry`, the words in :mod:`.messages`, and
 the command being watched in :mod:`.session`.
+
+The checks run within ``integrity_timeout`` (:func:`.failsafe.within`). When
+anything here fails, the guard stops watching the command and leaves a journal
+that tells no false story: an entry begun before the transaction is taken back,
+one whose transaction ran is closed as finished without a check; :mod:`.hooks`
+says the rest.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from typing import Any
 
 from ..compat import CREATE_COMMANDS, FROM_FILE_COMMANDS, names_target, target_prefix
 from ..exceptions import IntegrityInputError, IntegrityRefusal
-from ..settings import OFF, REFUSE, integrity_mode
+from ..settings import OFF, REFUSE, integrity_mode, integrity_timeout
 from ..store.paths import guard_dir
 from . import entry, messages
 from .check import check_after, check_before, refuses_in_transaction
+from .failsafe import what_failed, within
 from .session import WATCH, Session, finding_key
+
+#: the environment the guard was last asked about, for the line that says it failed
+last_prefix: str | None = None
 
 
 @contextmanager
@@ -66,9 +76,21 @@ def _is_environment(prefix: str) -> bool:
     return os.path.isdir(os.path.join(prefix, "conda-meta"))
 
 
+@contextmanager
+def _stop_watching_on_error() -> Iterator[None]:
+    """Before the transaction: on any error, watch nothing and take back the entry."""
+    try:
+        yield
+    except BaseException:
+        session, _ = WATCH.take()
+        if session is not None:
+            entry.take_back(session)
+        raise
+
+
 def before_command(command: str) -> None:
     """``conda_pre_commands``: check the prefix, snapshot it, start a journal entry."""
-    with _quiet_gc():
+    with _quiet_gc(), _stop_watching_on_error():
         _before_command(command)
 
 
@@ -99,6 +121,8 @@ def _start_creation(command: str) -> None:
     prefix = _target()
     if prefix is None or os.path.lexists(os.path.join(prefix, "conda-meta")):
         return  # made anew over an environment: its own journal tells the rest
+    global last_prefix
+    last_prefix = prefix
     WATCH.session = entry.begin_creation(command, prefix)
 
 
@@ -106,8 +130,10 @@ def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
     """Check the prefix, snapshot it and begin the journal entry: the session."""
     from conda.base.context import context
 
+    global last_prefix
+    last_prefix = prefix
     session = Session(prefix, mode, command, guard_dir(prefix))
-    before = check_before(prefix)
+    before = within(integrity_timeout(), lambda: check_before(prefix))
     session.known = {finding_key(finding) for finding in before.findings}
     session.refusal = messages.problems_before(prefix, before.problems, before.others)
     if session.refusal is not None:
@@ -122,14 +148,19 @@ def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
 
     if context.dry_run:
         return  # nothing will change: no snapshot, no journal
-    if entry.begin(session, before):
-        WATCH.session = session
+    try:
+        if entry.begin(session, before):
+            WATCH.session = session
+    except BaseException:
+        entry.take_back(session)
+        raise
 
 
 def after_solve(repodata_fn: str, unlink_precs: Any, link_precs: Any) -> None:
     """``conda_post_solves``: learn the plan (conda without transaction actions)."""
     if WATCH.session is not None:
-        entry.record_plan(WATCH.session, _stems(unlink_precs), _stems(link_precs))
+        with _stop_watching_on_error():
+            entry.record_plan(WATCH.session, _stems(unlink_precs), _stems(link_precs))
 
 
 def _stems(records: Any) -> list[str]:
@@ -143,7 +174,7 @@ def watches(target_prefix: Any) -> bool:
         command, WATCH.deferred = WATCH.deferred, None
         prefix = str(target_prefix)
         if _is_environment(prefix):
-            with _quiet_gc():
+            with _quiet_gc(), _stop_watching_on_error():
                 _start(command, prefix, integrity_mode(), in_transaction=True)
     session = WATCH.session
     return session is not None and os.path.realpath(str(target_prefix)) == os.path.realpath(
@@ -156,7 +187,8 @@ def before_transaction(unlink_precs: Any, link_precs: Any) -> Exception | None:
     session = WATCH.session
     if session is None:
         return None
-    entry.record_plan(session, _stems(unlink_precs), _stems(link_precs))
+    with _stop_watching_on_error():
+        entry.record_plan(session, _stems(unlink_precs), _stems(link_precs))
     if session.mode != REFUSE or not session.refusal:
         return None
     return IntegrityRefusal(messages.refusal(session))
@@ -172,15 +204,28 @@ def _after_transaction() -> None:
     session = WATCH.session
     if session is None or session.creating:
         return
-    fresh = check_after(session, in_transaction=True)
+    try:
+        fresh = within(integrity_timeout(), lambda: check_after(session, in_transaction=True))
+    except Exception as error:
+        if session.mode != REFUSE:  # conda goes on: the transaction stands, unchecked
+            WATCH.take()
+            entry.close_unchecked(session, what_failed(error))
+        # else conda rolls the transaction back; the next run judges the open entry
+        raise
     if fresh and session.mode == REFUSE:
         raise IntegrityRefusal(messages.rolled_back(session.prefix, fresh))
 
 
 def after_command(command: str) -> None:
     """``conda_post_commands``: check what the command did, snapshot, close the entry."""
-    with _quiet_gc():
-        _after_command(command)
+    try:
+        with _quiet_gc():
+            _after_command(command)
+    except BaseException as error:
+        session, _ = WATCH.take()  # still watched if it failed before taking it
+        if session is not None:
+            entry.close_unchecked(session, what_failed(error))
+        raise
 
 
 def _after_command(command: str) -> None:
@@ -192,7 +237,9 @@ def _after_command(command: str) -> None:
         if creates and integrity_mode() != OFF:
             prefix = _target()
             if prefix and _is_environment(prefix):
-                entry.first_snapshot(prefix)
+                global last_prefix
+                last_prefix = prefix
+                within(integrity_timeout(), lambda: entry.first_snapshot(prefix))
         return
     if not _is_environment(session.prefix):
         if session.lock is not None:
@@ -200,11 +247,15 @@ def _after_command(command: str) -> None:
         return  # removed with `--all`: its journal went with it
     try:
         if not session.checked_in_transaction:
-            check_after(session, in_transaction=False)
+            within(integrity_timeout(), lambda: check_after(session, in_transaction=False))
         entry.finish(session)
     except OSError as error:
+        entry.close_unchecked(session, str(error))
         messages.say(f"conda-integrity: cannot close the journal of {session.prefix} ({error})")
         return
+    except Exception as error:  # the transaction ran: close its entry, unchecked
+        entry.close_unchecked(session, what_failed(error))
+        raise
     fresh = session.after_findings
     if not fresh:
         return
@@ -218,4 +269,8 @@ def on_failure(exception: BaseException) -> None:
     """The command raised: mark the entry failed (the next run judges what it left)."""
     session, WATCH.session = WATCH.session, None
     if session is not None:
-        entry.fail(session, exception)
+        try:
+            entry.fail(session, exception)
+        finally:
+            if session.lock is not None:
+                session.lock.close()

@@ -81,7 +81,8 @@ def _report_changes(
     now: snapshots.Snapshot,
 ) -> None:
     """Say which files of conda packages changed since the newest snapshot (pip, an
-    editor...), unless a finding or an interrupted transaction already tells it."""
+    editor...), unless a finding, an interrupted transaction or a change of records
+    already tells it."""
     if last is None or any(not t.running for t in state.transactions):
         return
     reported = {finding.path for finding in findings}
@@ -90,7 +91,10 @@ def _report_changes(
     except IntegrityInputError as error:  # our own damaged snapshot: nothing to tell
         log.debug("%s", error)
         return
-    unexplained = [c for c in changes.files if c.path not in reported]
+    # files of records added or removed since are conda's doing (a transaction the
+    # guard did not watch: plugins off, or its own check failed)
+    moved = {r.stem for r in changes.records_added} | {r.stem for r in changes.records_removed}
+    unexplained = [c for c in changes.files if c.path not in reported and c.package not in moved]
     if unexplained:
         messages.say(messages.changed_since(state.prefix, last.number, unexplained))
 
@@ -151,5 +155,29 @@ def fail(session: Session, exception: BaseException) -> None:
     session.entry.outcome = {"error": type(exception).__name__}
     with contextlib.suppress(OSError):
         journal.save(session.guard_dir, session.entry)
+    if session.lock is not None:
+        session.lock.close()
+
+
+def take_back(session: Session) -> None:
+    """Remove the entry of a command the guard stopped watching before its
+    transaction: conda goes on as if the plugin were absent."""
+    if session.entry is not None:
+        with contextlib.suppress(Exception):
+            journal.discard(session.guard_dir, session.entry, session.lock)
+        session.entry = None
+    if session.lock is not None:
+        session.lock.close()
+
+
+def close_unchecked(session: Session, reason: str) -> None:
+    """Close the entry of a transaction that ran but that the guard could not check
+    (an error of its own, or its time bound): finished, not interrupted."""
+    if session.entry is None:
+        return
+    session.entry.state = journal.FINISHED
+    session.entry.outcome = {"unchecked": reason}
+    with contextlib.suppress(Exception):
+        journal.end(session.guard_dir, session.entry, session.lock)
     if session.lock is not None:
         session.lock.close()
