@@ -353,10 +353,11 @@ def test_every_state_file_damaged_at_once(sandbox: Conda, lived_in: Path, how: s
     _answers(sandbox, lived_in, how)
 
 
-@pytest.mark.parametrize("how", ["wrong-type", "wrong-type-inside", "deep"])
+@pytest.mark.parametrize("how", ["wrong-type-inside", "deep"])
 def test_each_state_file_damaged_alone(sandbox: Conda, lived_in: Path, how: str) -> None:
-    """A value of the wrong type in one file while the others are sound (so that the
-    code goes on to use it)."""
+    """A value of the wrong type (or nested deep) in one file while the others are
+    sound, so that the code goes on to use it: verify finds nothing, a guarded
+    command goes on with nothing to say, log and diff answer."""
     import shutil
 
     state = lived_in / "conda-meta" / "integrity"
@@ -369,17 +370,23 @@ def test_each_state_file_damaged_alone(sandbox: Conda, lived_in: Path, how: str)
         damage(path, how)
         report = verify(sandbox, lived_in, timeout=120)
         assert summary(report) == set(), (path.name, report["findings"])
-        for verb in ("log", "diff"):
-            result = sandbox.run("integrity", verb, "-p", str(lived_in), check=False, timeout=120)
-            assert result.returncode in (0, 2), (path.name, str(result))
-            assert "Traceback" not in result.stderr, (path.name, str(result))
-        installed = sandbox.install(lived_in, "fooplugin", env=WARN, timeout=120, check=False)
-        assert installed.returncode == 0 and "Traceback" not in installed.stderr, (
-            path.name,
-            str(installed),
+        if path.parent.name in ("snapshots", "journal"):
+            for verb in ("log", "diff"):
+                result = sandbox.run(
+                    "integrity", verb, "-p", str(lived_in), check=False, timeout=120
+                )
+                assert result.returncode in (0, 2), (path.name, str(result))
+                assert "Traceback" not in result.stderr, (path.name, str(result))
+        # install and remove in turn: each is a guarded command
+        verb = "remove" if index % 2 else "install"
+        guarded = sandbox.run(
+            verb, "-p", str(lived_in), "--yes", "fooplugin", env=WARN, timeout=120, check=False
         )
-        assert "could not check" not in installed.stderr, (path.name, str(installed))
-        sandbox.remove(lived_in, "fooplugin", env=WARN, timeout=120)
+        assert guarded.returncode == 0 and "Traceback" not in guarded.stderr, (
+            path.name,
+            str(guarded),
+        )
+        assert "could not check" not in guarded.stderr, (path.name, str(guarded))
 
 
 def test_log_says_which_entries_it_skipped(sandbox: Conda, lived_in: Path) -> None:
