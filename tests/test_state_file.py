@@ -93,3 +93,153 @@ def test_a_write_replaces_a_symlink_without_following_it(tmp_path: Path) -> None
     assert not os.path.islink(state.path)
     assert outside.read_text() == "not ours"
     assert state.read() == {"value": 1}
+
+
+# -- what a state file holds: every field's type checked against its format ----------
+
+
+def _samples() -> dict[str, tuple[object, object]]:
+    """Each format, with a value as its owner writes it."""
+    from dataclasses import asdict
+
+    from conda_integrity.observe import (
+        clean_records,
+        conda_history,
+        dependencies,
+        modes,
+        site_packages,
+        walk,
+    )
+    from conda_integrity.store import journal, snapshots
+
+    entry = journal.Entry("20261124-000000.000000-1", "install", ["conda", "install"], 1, 1.5)
+    entry.plan, entry.before, entry.outcome = {"unlink": [], "link": ["a-1-0"]}, 1, {"linked": []}
+    unmet = dependencies.UnmetSpec("a-1-0", dependencies.DEPENDS, "b >=2", "b", ("b-1-0",))
+    return {
+        "tree": (walk.TREE_FORMAT, {"folders": {"": [1, 2], "lib": [3, 4]}, "debris": {}}),
+        "verdict": (
+            clean_records.ENTRY_FORMAT,
+            {
+                "name": "a",
+                "digest": "d",
+                "record": [1, 2],
+                "paths": "lib/a\nlib/b",
+                "keys": "k",
+                "bytes": 10,
+                "package": {"name": "a", "version": "1", "build": "0", "depends": ["b"]},
+            },
+        ),
+        "modes": (modes.ENTRY_FORMAT, {"id": "a-1-0:x", "source": "archive", "executables": []}),
+        "journal": (journal.ENTRY_FORMAT, asdict(entry)),
+        "snapshot summary": (
+            snapshots.SUMMARY_FORMAT,
+            {
+                "number": 1,
+                "created": 1.5,
+                "kind": "after",
+                "label": None,
+                "command": "conda install",
+                "packages": 1,
+                "files": 2,
+                "digests": {"a-1-0": "d"},
+            },
+        ),
+        "history memo": (
+            conda_history.MEMO_FORMAT,
+            {"exists": True, "revisions": 2, "installed": ["a-1-0"], "problems": [[3, "x", "y"]]},
+        ),
+        "dependencies memo": (dependencies.MEMO_FORMAT, [asdict(unmet) | {"installed": ["b-1-0"]}]),
+        "site-packages memo": (
+            site_packages.MEMO_FORMAT,
+            {
+                "distributions": [
+                    asdict(site_packages.Distribution("lib/x.dist-info", "x", "1", installer="pip"))
+                ],
+                "foreign": {"lib/x.dist-info": [1, 2]},
+            },
+        ),
+    }
+
+
+def _wrong_type(value: object) -> object:
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "12"
+    if isinstance(value, str):
+        return 12
+    if isinstance(value, list):
+        return {"0": value}
+    if isinstance(value, dict):
+        return [value]
+    return [[]]
+
+
+def _each_field_wrong(value: object):  # type: ignore[no-untyped-def]
+    """``value`` with one field (at any depth) of another type, for each field."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, {**value, key: _wrong_type(item)}
+            for where, inner in _each_field_wrong(item):
+                yield f"{key}.{where}", {**value, key: inner}
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            changed = list(value)
+            changed[index] = _wrong_type(item)
+            yield str(index), changed
+            for where, inner in _each_field_wrong(item):
+                yield f"{index}.{where}", [*value[:index], inner, *value[index + 1 :]]
+
+
+@pytest.mark.parametrize("name", list(_samples()))
+def test_every_field_of_every_format_is_checked(name: str) -> None:
+    from conda_integrity.store import schema
+
+    shape, sample = _samples()[name]
+    assert schema.valid(shape, sample)  # as its owner writes it
+    wrong = list(_each_field_wrong(sample))
+    assert wrong
+    for where, value in wrong:
+        if name == "journal" and where.startswith("outcome."):
+            continue  # outcome lists may be empty, and any other key is allowed
+        assert not schema.valid(shape, value), where
+    # and nested too deep to compare: rejected, not a crash
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert not schema.valid(shape, deep)
+
+
+@pytest.mark.parametrize(
+    ("path", "inside"),
+    [
+        ("", True),
+        ("lib/python3.11/site-packages/a.py", True),
+        (".hidden/a..b/c.", True),
+        ("/etc", False),
+        ("..", False),
+        ("lib/../../etc", False),
+        ("lib/..", False),
+        ("a\0b", False),
+    ],
+)
+def test_paths_that_leave_the_prefix_are_rejected(path: str, inside: bool) -> None:
+    from conda_integrity.store import schema
+
+    assert schema.relative_path(path) is inside
+    assert schema.relative_paths(["lib", path]) is inside
+
+
+def test_the_time_bound_leaves_a_stuck_check_behind() -> None:
+    import time
+
+    from conda_integrity.guard.failsafe import TimedOut, within
+
+    started = time.monotonic()
+    with pytest.raises(TimedOut, match=r"longer than 0\.2 s"):
+        within(0.2, lambda: time.sleep(30))
+    assert time.monotonic() - started < 5
+    assert within(5, lambda: 42) == 42
+    assert within(0, lambda: 42) == 42  # 0: no bound, no thread
+    with pytest.raises(KeyError):
+        within(5, lambda: {}["x"])
