@@ -102,8 +102,8 @@ def _key(info: os.stat_result) -> list[int]:
     return [info.st_ino, info.st_ctime_ns]
 
 
-#: what the memo keeps (see ``_to_json``): the distributions, and the key of each
-#: foreign one's folder
+#: what the memo keeps (see ``_to_json``): the distributions, the key of each
+#: foreign one's folder, and what could not be read
 MEMO_FORMAT = schema.fields(
     {
         "distributions": schema.list_of(
@@ -117,7 +117,8 @@ MEMO_FORMAT = schema.fields(
             )
         ),
         "foreign": schema.dict_of(schema.row(schema.whole, schema.whole), key=schema.relative_path),
-    }
+    },
+    {"unread": schema.dict_of(schema.text)},
 )
 
 
