@@ -6,6 +6,8 @@ knows it, and closed when the command ends. While it runs, the command's process
 holds a lock on the entry's lock file; the kernel releases it when the process
 ends in any way (even SIGKILL), so "started" with a free lock means the process
 is gone without finishing, and a held lock means another conda is at work now.
+Entries and locks are opened relative to the journal's folder, never through a
+symlink (:mod:`.state_dir`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from .paths import JOURNAL
+from .state_dir import StateDir
 from .state_file import StateFile
 
-FOLDER = "journal"
+FOLDER = JOURNAL
 KEEP = 200
 
 STARTED = "started"  # the command is running, or died before it ended
@@ -59,22 +63,24 @@ class OpenTransaction:
     running: bool
 
 
-def _folder(guard_dir: str) -> str:
-    return os.path.join(guard_dir, FOLDER)
+def _folder(guard_dir: StateDir) -> StateDir:
+    return guard_dir.sub(FOLDER)
 
 
-def _entry_file(guard_dir: str, name: str) -> StateFile:
+def _entry_file(guard_dir: StateDir, name: str) -> StateFile:
     """The file of one entry (``<id>.json``): no format number, as always; written
     durably, since it must outlive the command it tells of."""
     return StateFile.in_folder(_folder(guard_dir), name, None, durable=True)
 
 
-def save(guard_dir: str, entry: Entry) -> None:
+def save(guard_dir: StateDir, entry: Entry) -> None:
     """Write ``entry`` (OSError when that fails)."""
     _entry_file(guard_dir, entry.id + ".json").write(asdict(entry))
 
 
-def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> tuple[Entry, IO]:
+def begin(
+    guard_dir: StateDir, command: str, argv: list[str], before: int | None
+) -> tuple[Entry, IO]:
     """Write a new entry and take its lock; keep the returned file open until the end."""
     now = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
@@ -86,32 +92,36 @@ def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> 
         started=now,
         before=before,
     )
-    folder = _folder(guard_dir)
-    os.makedirs(folder, exist_ok=True)
-    lock = open(os.path.join(folder, entry.id + ".lock"), "a+b")  # noqa: SIM115
-    _lock(lock, exclusive=True)
+    lock = _folder(guard_dir).open_lock(entry.id + ".lock")
+    try:
+        _lock(lock, exclusive=True)
+    except BaseException:
+        lock.close()
+        raise
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
 
 
-def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
+def end(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Write the entry's final state and let go of its lock."""
     entry.ended = entry.ended or time.time()
     save(guard_dir, entry)
     if lock is not None:
         lock.close()
         with contextlib.suppress(OSError):
-            os.unlink(os.path.join(_folder(guard_dir), entry.id + ".lock"))
+            _folder(guard_dir).remove(entry.id + ".lock")
 
 
-def newest_first(guard_dir: str) -> Iterator[Entry]:
+def newest_first(guard_dir: StateDir) -> Iterator[Entry]:
     """The entries kept, newest first, read one by one; unreadable ones are skipped."""
-    folder = _folder(guard_dir)
-    try:
-        names = sorted((n for n in os.listdir(folder) if n.endswith(".json")), reverse=True)
-    except OSError:
-        return
+    for _, entry in _named_entries(guard_dir):
+        yield entry
+
+
+def _named_entries(guard_dir: StateDir) -> Iterator[tuple[str, Entry]]:
+    """The entries kept with their file names, newest first."""
+    names = sorted((n for n in _folder(guard_dir).names() if n.endswith(".json")), reverse=True)
     for name in names:
         data = _entry_file(guard_dir, name).read()
         if data is None:
@@ -120,16 +130,15 @@ def newest_first(guard_dir: str) -> Iterator[Entry]:
             entry = Entry(**data)
         except TypeError:  # keys of another shape
             continue
-        yield entry
+        yield name, entry
 
 
-def is_running(guard_dir: str, entry: Entry) -> bool:
+def is_running(guard_dir: StateDir, entry: Entry) -> bool:
     """Whether the entry's process still holds its lock (is still at work)."""
     if entry.pid == os.getpid():
         return True
-    try:
-        handle = open(os.path.join(_folder(guard_dir), entry.id + ".lock"), "rb")  # noqa: SIM115
-    except OSError:
+    handle = _folder(guard_dir).open_existing(entry.id + ".lock")
+    if handle is None:
         return False  # lock files go away only when an entry ends
     with handle:
         try:
@@ -153,10 +162,12 @@ def _lock(handle: IO, exclusive: bool) -> None:
         fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
 
 
-def _prune(guard_dir: str) -> None:
-    for entry in list(newest_first(guard_dir))[KEEP:]:
+def _prune(guard_dir: StateDir) -> None:
+    folder = _folder(guard_dir)
+    for name, entry in list(_named_entries(guard_dir))[KEEP:]:
         if entry.state in OPEN_STATES:
             continue
-        for suffix in (".json", ".lock"):
+        # by the file's name, not the id it holds
+        for file_name in (name, name.removesuffix(".json") + ".lock"):
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(_folder(guard_dir), entry.id + suffix))
+                folder.remove(file_name)

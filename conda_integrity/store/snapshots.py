@@ -31,10 +31,12 @@ from typing import Any, NamedTuple
 
 from ..exceptions import IntegrityInputError
 from .atomic_write import write_atomic
+from .paths import SNAPSHOTS
+from .state_dir import StateDir
 from .state_file import StateFile
 
 FORMAT = 3
-FOLDER = "snapshots"
+FOLDER = SNAPSHOTS
 INDEX = "index.json"
 SUFFIX = ".snapshot"
 #: snapshot files of this and of earlier formats (``NNNNNN.json.gz``)
@@ -205,8 +207,8 @@ def stats_block(
     return _encode_block(list(paths), stats, targets)
 
 
-def _folder(guard_dir: str) -> str:
-    return os.path.join(guard_dir, FOLDER)
+def _folder(guard_dir: StateDir) -> StateDir:
+    return guard_dir.sub(FOLDER)
 
 
 def _file_name(number: int) -> str:
@@ -259,13 +261,13 @@ def _decode(data: bytes) -> Snapshot:
     )
 
 
-def _index(guard_dir: str) -> StateFile:
+def _index(guard_dir: StateDir) -> StateFile:
     """The index of the snapshots kept (written durably: ``log`` and ``rollback``
     find snapshots through it)."""
     return StateFile.in_folder(_folder(guard_dir), INDEX, FORMAT, durable=True)
 
 
-def listing(guard_dir: str) -> list[dict[str, Any]]:
+def listing(guard_dir: StateDir) -> list[dict[str, Any]]:
     """Summaries of the snapshots kept, oldest first."""
     data = _index(guard_dir).read()
     if data is None:
@@ -274,14 +276,14 @@ def listing(guard_dir: str) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
-def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
+def save(guard_dir: StateDir, snapshot: Snapshot, keep: int) -> Snapshot:
     """Store ``snapshot`` under the next number; drop the oldest beyond ``keep``."""
     kept = listing(guard_dir)
     folder = _folder(guard_dir)
     on_disk = _numbers_on_disk(folder)
     # numbers go on after files an index of another format no longer lists
     snapshot.number = max([entry["number"] for entry in kept] + list(on_disk), default=0) + 1
-    write_atomic(os.path.join(folder, _file_name(snapshot.number)), _encode(snapshot), durable=True)
+    write_atomic(folder, _file_name(snapshot.number), _encode(snapshot), durable=True)
     kept.append(snapshot.summary())
     kept = kept[-keep:]
     _index(guard_dir).write({"snapshots": kept})
@@ -289,43 +291,43 @@ def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
     for number, name in on_disk.items():
         if number not in listed:
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, name))
+                folder.remove(name)
     return snapshot
 
 
-def _numbers_on_disk(folder: str) -> dict[int, str]:
+def _numbers_on_disk(folder: StateDir) -> dict[int, str]:
     """Snapshot files in ``folder``: number -> file name."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return {}
     found = {}
-    for name in names:
+    for name in folder.names():
         match = _SNAPSHOT_FILE.fullmatch(name)
         if match:
             found[int(match.group(1))] = name
     return found
 
 
-def load(guard_dir: str, number: int) -> Snapshot:
+def load(guard_dir: StateDir, number: int) -> Snapshot:
     """Snapshot ``number``; IntegrityInputError when there is no such (usable) one."""
-    path = os.path.join(_folder(guard_dir), _file_name(number))
+    folder, name = _folder(guard_dir), _file_name(number)
+    data = folder.read(name)
+    if data is None:
+        if not folder.exists(name):
+            raise IntegrityInputError(f"there is no snapshot {number}")
+        raise IntegrityInputError(
+            f"snapshot {number} cannot be read: not a regular file, or another user's"
+        )
     try:
-        with open(path, "rb") as handle:
-            return _decode(handle.read())
-    except FileNotFoundError:
-        raise IntegrityInputError(f"there is no snapshot {number}") from None
-    except (OSError, ValueError, KeyError, TypeError, zlib.error) as error:
+        return _decode(data)
+    except (ValueError, KeyError, TypeError, zlib.error) as error:
         raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
 
 
-def latest_summary(guard_dir: str) -> dict[str, Any] | None:
+def latest_summary(guard_dir: StateDir) -> dict[str, Any] | None:
     """The index entry of the newest snapshot (cheap: no snapshot is read)."""
     kept = listing(guard_dir)
     return kept[-1] if kept else None
 
 
-def latest(guard_dir: str, kind: str | None = None) -> Snapshot | None:
+def latest(guard_dir: StateDir, kind: str | None = None) -> Snapshot | None:
     """The newest usable snapshot (of ``kind``, if given), or None."""
     for entry in reversed(listing(guard_dir)):
         if kind is None or entry.get("kind") == kind:
