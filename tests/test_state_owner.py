@@ -271,3 +271,26 @@ def test_files_and_folders_of_another_user_are_not_read(tmp_path: Path) -> None:
     with pytest.raises(PermissionError):
         StateFile.in_folder(read_only, "new.json", 1).write({"value": 5})
     assert not (tmp_path / "state" / "new.json").exists()
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_unreadable_state_is_ignored_and_rebuilt(sandbox: Conda, env: Path, what: str) -> None:
+    """As an ordinary user (root without the power to bypass permissions): a state
+    file or state folder the user cannot read is no reason to fail or skip a check."""
+    time.sleep(RACY_SECONDS + 0.2)
+    verify(sandbox, env)
+    state = env / "conda-meta" / "integrity"
+    unreadable = state / "hash-cache.json" if what == "file" else state
+    unreadable.chmod(0)
+    edit_in_place(env / "include" / "foo.h")
+    try:
+        report = verify(sandbox, env, unprivileged=True)
+        again = verify(sandbox, env, unprivileged=True)
+    finally:
+        state.chmod(0o755)
+    assert summary(report) == summary(again) == {("altered-file", "include/foo.h")}
+    if what == "file":  # written again, readable
+        assert stat.S_IMODE((state / "hash-cache.json").stat().st_mode) & 0o600 == 0o600
+    else:  # kept in the user's cache instead
+        (own,) = users_state(sandbox)
+        assert (own / "hash-cache.json").is_file()
