@@ -190,7 +190,9 @@ class StateDir:
     def remove(self, name: str) -> None:
         """Remove the file ``name`` (a symlink itself, never its target); OSError when
         that fails."""
-        with self.opened(write=True) as folder:
+        if not self.writable:
+            raise PermissionError(errno.EACCES, "not a folder this user may write to", self.path)
+        with self.opened() as folder:
             path, dir_fd = folder.at(name)
             os.unlink(path, dir_fd=dir_fd)
 
