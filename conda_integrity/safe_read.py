@@ -56,10 +56,16 @@ def _too_large(max_bytes: int) -> str:
     return f"is larger than {max_bytes} bytes, the most that is read"
 
 
-def read_file(path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = None) -> FileRead:
+def _not_owned(uid: int) -> str:
+    return f"belongs to uid {uid}, not to the owner of its folder"
+
+
+def read_file(
+    path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = None, owner: int | None = None
+) -> FileRead:
     """The bytes of ``path`` (relative to the open folder ``dir_fd``, if given) if it
     is a regular file (not a symlink, FIFO, device or folder) of at most
-    ``max_bytes``; else why not."""
+    ``max_bytes`` that belongs to ``owner`` (if given); else why not."""
     try:
         # lstat first: a device or FIFO is never opened at all
         info = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
@@ -71,6 +77,8 @@ def read_file(path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = Non
         return FileRead(None, not_regular(info.st_mode))
     if info.st_size > max_bytes:
         return FileRead(None, _too_large(max_bytes))
+    if owner is not None and info.st_uid != owner:
+        return FileRead(None, _not_owned(info.st_uid))
     try:
         fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
@@ -87,6 +95,8 @@ def read_file(path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = Non
                 return FileRead(None, not_regular(info.st_mode))
             if info.st_size > max_bytes:
                 return FileRead(None, _too_large(max_bytes))
+            if owner is not None and info.st_uid != owner:
+                return FileRead(None, _not_owned(info.st_uid))
             data = handle.read(max_bytes + 1)  # it may have grown since the fstat
     except OSError as error:
         return FileRead(None, _failed(error, "read"))
@@ -99,7 +109,10 @@ def _failed(error: OSError, doing: str = "opened") -> str:
     return f"cannot be {doing}: {error.strerror or error}"
 
 
-def read_regular_file(path: str, max_bytes: int = MAX_BYTES) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, device or
-    folder) of at most ``max_bytes``, else None."""
-    return read_file(path, max_bytes).data
+def read_regular_file(
+    path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = None, owner: int | None = None
+) -> bytes | None:
+    """The bytes of ``path`` (relative to ``dir_fd``, if given) if it is a regular file
+    (not a symlink, FIFO, device or folder) of at most ``max_bytes`` that belongs to
+    ``owner`` (if given), else None."""
+    return read_file(path, max_bytes, dir_fd=dir_fd, owner=owner).data

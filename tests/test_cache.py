@@ -79,7 +79,9 @@ def _tree(folder: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*")}
 
 
-def test_read_only_prefix_is_verified_without_writing(sandbox: Conda, env: Path) -> None:
+def test_read_only_prefix_is_verified_without_writing(sandbox: Conda, aged_env: Path) -> None:
+    """Nothing is written into it; what verify learns is kept in the user's cache."""
+    env = aged_env
     for folder in (env, *env.parents):
         if folder == Path("/"):
             break
@@ -90,12 +92,16 @@ def test_read_only_prefix_is_verified_without_writing(sandbox: Conda, env: Path)
     for folder in folders:
         folder.chmod(0o555)
     try:
+        hashed = []
         for _ in range(2):
             result = sandbox.verify(env, "--json", unprivileged=True)
             report = json.loads(result.stdout)
             assert (result.returncode, report["findings"]) == (0, [])
-            assert report["checked"]["hashed_files"] > 0  # nothing could be cached
+            hashed.append(report["checked"]["hashed_files"])
         assert _tree(meta) == before
+        assert hashed[0] > 0 and hashed[1] == 0  # the second run used the user's cache
+        cached = sandbox.home / ".cache" / "conda-integrity" / "prefixes"
+        assert len(list(cached.glob("*/hash-cache.json"))) == 1
     finally:
         for folder in folders:
             folder.chmod(0o755)

@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 
 from conda_integrity.safe_read import read_regular_file
+from conda_integrity.store.state_dir import StateDir, running_user
 from conda_integrity.store.state_file import StateFile
+
+
+def folder(path: Path) -> StateDir:
+    """The state folder ``path`` (its parent opened as named)."""
+    return StateDir(str(path.parent), (path.name,), running_user())
 
 
 @pytest.fixture
 def state(tmp_path: Path) -> StateFile:
+    (tmp_path / "conda-meta").mkdir()
     return StateFile.in_prefix(str(tmp_path), "thing.json", 2, version="1.2.3")
 
 
@@ -28,7 +35,7 @@ def test_writes_format_and_version_beside_the_payload(state: StateFile) -> None:
 
 
 def test_a_file_without_a_format_number(tmp_path: Path) -> None:
-    entry = StateFile.in_folder(str(tmp_path / "journal"), "1.json", None, durable=True)
+    entry = StateFile.in_folder(folder(tmp_path / "journal"), "1.json", None, durable=True)
     entry.write({"id": "1", "format": "free text"})
     assert json.loads(Path(entry.path).read_text()) == {"id": "1", "format": "free text"}
     assert entry.read() == {"id": "1", "format": "free text"}
@@ -47,13 +54,13 @@ def test_a_file_without_a_format_number(tmp_path: Path) -> None:
     ],
 )
 def test_unusable_content_reads_as_none(state: StateFile, content: bytes) -> None:
-    os.makedirs(os.path.dirname(state.path))
+    os.makedirs(os.path.dirname(state.path), exist_ok=True)
     Path(state.path).write_bytes(content)
     assert state.read() is None
 
 
 def test_a_file_over_the_bound_reads_as_none(tmp_path: Path) -> None:
-    small = StateFile(str(tmp_path / "small.json"), 1, max_bytes=64)
+    small = StateFile(folder(tmp_path / "state"), "small.json", 1, max_bytes=64)
     small.write({"value": "x" * 40})
     assert small.read() == {"value": "x" * 40}
     small.write({"value": "x" * 80})
@@ -71,22 +78,24 @@ def _read_within(state: StateFile, seconds: float = 10) -> object:
 
 
 def test_special_files_read_as_none(tmp_path: Path) -> None:
-    valid = tmp_path / "valid.json"
+    state = tmp_path / "state"
+    state.mkdir()
+    valid = state / "valid.json"
     valid.write_text('{"format":1,"value":1}')
-    (tmp_path / "link.json").symlink_to(valid)
-    (tmp_path / "zero.json").symlink_to("/dev/zero")
-    os.mkfifo(tmp_path / "fifo.json")
-    (tmp_path / "folder.json").mkdir()
-    assert _read_within(StateFile(str(valid), 1)) == {"value": 1}
+    (state / "link.json").symlink_to(valid)
+    (state / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(state / "fifo.json")
+    (state / "folder.json").mkdir()
+    assert _read_within(StateFile(folder(state), "valid.json", 1)) == {"value": 1}
     for name in ("link.json", "zero.json", "fifo.json", "folder.json", "absent.json"):
-        assert _read_within(StateFile(str(tmp_path / name), 1)) is None, name
+        assert _read_within(StateFile(folder(state), name, 1)) is None, name
     assert read_regular_file("/dev/zero") is None
 
 
 def test_a_write_replaces_a_symlink_without_following_it(tmp_path: Path) -> None:
     outside = tmp_path / "outside.json"
     outside.write_text("not ours")
-    state = StateFile(str(tmp_path / "state" / "thing.json"), 1)
+    state = StateFile(folder(tmp_path / "state"), "thing.json", 1)
     Path(state.path).parent.mkdir()
     Path(state.path).symlink_to(outside)
     state.write({"value": 1})

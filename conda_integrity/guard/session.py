@@ -12,6 +12,7 @@ from typing import IO, Optional
 
 from ..findings import Finding
 from ..store import journal, snapshots
+from ..store.state_dir import StateDir
 from ..verify.read import EarlierRead
 
 #: (code, package, path): what identifies a finding across two checks of a prefix
@@ -36,7 +37,7 @@ class Session:
     mode: str
     command: str
     #: where its journal entry and snapshots are kept
-    guard_dir: str
+    guard_dir: StateDir
     entry: journal.Entry | None = None
     lock: IO | None = None
     #: what was wrong before the transaction

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..records.installed import InstalledPackage
 from ..records.model import BadRecord, Record
 from ..store.journal import OpenTransaction
+from ..store.paths import UntrustedState
 from .clean_records import UnchangedRecord
 from .conda_history import HistoryState
 from .dependencies import UnmetSpec
@@ -50,6 +51,8 @@ class PrefixState:
     site_packages: SitePackages | None = None
     #: the file given with --file
     environment_file: EnvironmentFile | None = None
+    #: folders of the prefix's state folder that conda-integrity does not use
+    untrusted_state: tuple[UntrustedState, ...] = ()
 
     @property
     def whole(self) -> bool:

@@ -6,24 +6,26 @@ knows it, and closed when the command ends. While it runs, the command's process
 holds a lock on the entry's lock file; the kernel releases it when the process
 ends in any way (even SIGKILL), so "started" with a free lock means the process
 is gone without finishing, and a held lock means another conda is at work now.
+Entries and locks are opened relative to the journal's folder, never through a
+symlink (:mod:`.state_dir`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from ..safe_read import OPEN_FLAGS
 from . import schema
+from .paths import JOURNAL
+from .state_dir import StateDir
 from .state_file import StateFile
 
-FOLDER = "journal"
+FOLDER = JOURNAL
 KEEP = 200
 
 STARTED = "started"  # the command is running, or died before it ended
@@ -111,22 +113,24 @@ class OpenTransaction:
     running: bool
 
 
-def _folder(guard_dir: str) -> str:
-    return os.path.join(guard_dir, FOLDER)
+def _folder(guard_dir: StateDir) -> StateDir:
+    return guard_dir.sub(FOLDER)
 
 
-def _entry_file(guard_dir: str, name: str) -> StateFile:
+def _entry_file(guard_dir: StateDir, name: str) -> StateFile:
     """The file of one entry (``<id>.json``): no format number, as always; written
     durably, since it must outlive the command it tells of."""
     return StateFile.in_folder(_folder(guard_dir), name, None, durable=True)
 
 
-def save(guard_dir: str, entry: Entry) -> None:
+def save(guard_dir: StateDir, entry: Entry) -> None:
     """Write ``entry`` (OSError when that fails)."""
     _entry_file(guard_dir, entry.id + ".json").write(asdict(entry))
 
 
-def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> tuple[Entry, IO]:
+def begin(
+    guard_dir: StateDir, command: str, argv: list[str], before: int | None
+) -> tuple[Entry, IO]:
     """Write a new entry and take its lock; keep the returned file open until the end."""
     now = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
@@ -138,30 +142,32 @@ def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> 
         started=now,
         before=before,
     )
-    folder = _folder(guard_dir)
-    os.makedirs(folder, exist_ok=True)
-    lock = open(os.path.join(folder, entry.id + ".lock"), "a+b")  # noqa: SIM115
-    _lock(lock, exclusive=True)
+    lock = _folder(guard_dir).open_lock(entry.id + ".lock")
+    try:
+        _lock(lock, exclusive=True)
+    except BaseException:
+        lock.close()
+        raise
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
 
 
-def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
+def end(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Write the entry's final state and let go of its lock."""
     entry.ended = entry.ended or time.time()
     save(guard_dir, entry)
     if lock is not None:
         lock.close()
         with contextlib.suppress(OSError):
-            os.unlink(os.path.join(_folder(guard_dir), entry.id + ".lock"))
+            _folder(guard_dir).remove(entry.id + ".lock")
 
 
-def discard(guard_dir: str, entry: Entry, lock: IO | None) -> None:
+def discard(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Remove an entry and its lock file, as if it had never been begun."""
     folder = _folder(guard_dir)
     try:
-        os.unlink(os.path.join(folder, entry.id + ".json"))
+        folder.remove(entry.id + ".json")
     except FileNotFoundError:
         pass
     except OSError:  # it stays: closed, so that nobody takes it for an interruption
@@ -171,38 +177,39 @@ def discard(guard_dir: str, entry: Entry, lock: IO | None) -> None:
     if lock is not None:
         lock.close()
     with contextlib.suppress(OSError):
-        os.unlink(os.path.join(folder, entry.id + ".lock"))
+        folder.remove(entry.id + ".lock")
 
 
-def newest_first(guard_dir: str, skipped: list[str] | None = None) -> Iterator[Entry]:
+def newest_first(guard_dir: StateDir, skipped: list[str] | None = None) -> Iterator[Entry]:
     """The entries kept, newest first, read one by one; unusable ones are skipped
     (and named in ``skipped``, if given)."""
-    folder = _folder(guard_dir)
-    try:
-        names = sorted((n for n in os.listdir(folder) if n.endswith(".json")), reverse=True)
-    except OSError:
-        return
+    for _, entry in _named_entries(guard_dir, skipped):
+        yield entry
+
+
+def _named_entries(
+    guard_dir: StateDir, skipped: list[str] | None = None
+) -> Iterator[tuple[str, Entry]]:
+    """The usable entries kept with their file names, newest first."""
+    names = sorted((n for n in _folder(guard_dir).names() if n.endswith(".json")), reverse=True)
     for name in names:
         data = _entry_file(guard_dir, name).read()
         # the entry's id names its files: it must be the name it was found under
         if data is not None and schema.valid(ENTRY_FORMAT, data) and data["id"] + ".json" == name:
-            yield Entry(**data)
+            yield name, Entry(**data)
         elif skipped is not None:
             skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
 
 
-def is_running(guard_dir: str, entry: Entry) -> bool:
+def is_running(guard_dir: StateDir, entry: Entry) -> bool:
     """Whether the entry's process still holds its lock (is still at work)."""
     if entry.pid == os.getpid():
         return True
-    try:
-        # never blocks: a FIFO in its place is not waited on, a symlink not followed
-        fd = os.open(os.path.join(_folder(guard_dir), entry.id + ".lock"), OPEN_FLAGS)
-    except OSError:
-        return False  # lock files go away only when an entry ends
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False  # not a lock file: nobody holds it
+    # never blocks: a FIFO in its place is not waited on, a symlink not followed
+    handle = _folder(guard_dir).open_existing(entry.id + ".lock")
+    if handle is None:
+        return False  # lock files go away only when an entry ends (or not a lock file)
+    with handle:
         try:
             _lock(handle, exclusive=False)
         except OSError:
@@ -224,10 +231,12 @@ def _lock(handle: IO, exclusive: bool) -> None:
         fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
 
 
-def _prune(guard_dir: str) -> None:
-    for entry in list(newest_first(guard_dir))[KEEP:]:
+def _prune(guard_dir: StateDir) -> None:
+    folder = _folder(guard_dir)
+    for name, entry in list(_named_entries(guard_dir))[KEEP:]:
         if entry.state in OPEN_STATES:
             continue
-        for suffix in (".json", ".lock"):
+        # by the file's name, not the id it holds
+        for file_name in (name, name.removesuffix(".json") + ".lock"):
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(_folder(guard_dir), entry.id + suffix))
+                folder.remove(file_name)

@@ -30,13 +30,14 @@ from stat import S_ISLNK
 from typing import Any, NamedTuple
 
 from ..exceptions import IntegrityInputError
-from ..safe_read import MAX_BYTES, read_regular_file
 from . import schema
 from .atomic_write import write_atomic
+from .paths import SNAPSHOTS
+from .state_dir import StateDir
 from .state_file import StateFile
 
 FORMAT = 3
-FOLDER = "snapshots"
+FOLDER = SNAPSHOTS
 INDEX = "index.json"
 SUFFIX = ".snapshot"
 #: snapshot files of this and of earlier formats (``NNNNNN.json.gz``)
@@ -271,8 +272,8 @@ def stats_block(
     return _encode_block(list(paths), stats, targets)
 
 
-def _folder(guard_dir: str) -> str:
-    return os.path.join(guard_dir, FOLDER)
+def _folder(guard_dir: StateDir) -> StateDir:
+    return guard_dir.sub(FOLDER)
 
 
 def _file_name(number: int) -> str:
@@ -335,18 +336,18 @@ def _decode(data: bytes) -> Snapshot:
     )
 
 
-def _index(guard_dir: str) -> StateFile:
+def _index(guard_dir: StateDir) -> StateFile:
     """The index of the snapshots kept (written durably: ``log`` and ``rollback``
     find snapshots through it)."""
     return StateFile.in_folder(_folder(guard_dir), INDEX, FORMAT, durable=True)
 
 
-def listing(guard_dir: str) -> list[dict[str, Any]]:
+def listing(guard_dir: StateDir) -> list[dict[str, Any]]:
     """Summaries of the snapshots kept, oldest first."""
     return read_listing(guard_dir)[0]
 
 
-def read_listing(guard_dir: str) -> tuple[list[dict[str, Any]], list[str]]:
+def read_listing(guard_dir: StateDir) -> tuple[list[dict[str, Any]], list[str]]:
     """:func:`listing`, and what it had to skip, in words.
 
     An index entry of another shape is skipped; an index that cannot be used at
@@ -366,11 +367,11 @@ def read_listing(guard_dir: str) -> tuple[list[dict[str, Any]], list[str]]:
     return kept, skipped
 
 
-def _has_index(guard_dir: str) -> bool:
-    return os.path.lexists(os.path.join(_folder(guard_dir), INDEX))
+def _has_index(guard_dir: StateDir) -> bool:
+    return _folder(guard_dir).exists(INDEX)
 
 
-def _rebuilt_listing(guard_dir: str, unusable: bool) -> tuple[list[dict[str, Any]], list[str]]:
+def _rebuilt_listing(guard_dir: StateDir, unusable: bool) -> tuple[list[dict[str, Any]], list[str]]:
     """The summaries read from the snapshot files themselves (the index is unusable)."""
     folder = _folder(guard_dir)
     kept, skipped = [], []
@@ -378,7 +379,7 @@ def _rebuilt_listing(guard_dir: str, unusable: bool) -> tuple[list[dict[str, Any
         skipped.append(f"{FOLDER}/{INDEX}: unusable; listed from the snapshot files instead")
     for number, name in sorted(_numbers_on_disk(folder).items()):
         try:
-            header = _header(_read(os.path.join(folder, name), number))
+            header = _header(_read(folder, name, number))
         except (IntegrityInputError, ValueError) as error:
             skipped.append(f"{FOLDER}/{name}: {error}")
             continue
@@ -391,14 +392,14 @@ def _rebuilt_listing(guard_dir: str, unusable: bool) -> tuple[list[dict[str, Any
 SUMMARY_KEYS = ("number", "created", "kind", "label", "command", "files", "digests")
 
 
-def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
+def save(guard_dir: StateDir, snapshot: Snapshot, keep: int) -> Snapshot:
     """Store ``snapshot`` under the next number; drop the oldest beyond ``keep``."""
     kept = listing(guard_dir)
     folder = _folder(guard_dir)
     on_disk = _numbers_on_disk(folder)
     # numbers go on after files an index of another format no longer lists
     snapshot.number = max([entry["number"] for entry in kept] + list(on_disk), default=0) + 1
-    write_atomic(os.path.join(folder, _file_name(snapshot.number)), _encode(snapshot), durable=True)
+    write_atomic(folder, _file_name(snapshot.number), _encode(snapshot), durable=True)
     kept.append(snapshot.summary())
     kept = kept[-keep:]
     _index(guard_dir).write({"snapshots": kept})
@@ -406,54 +407,52 @@ def save(guard_dir: str, snapshot: Snapshot, keep: int) -> Snapshot:
     for number, name in on_disk.items():
         if number not in listed:
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, name))
+                folder.remove(name)
     return snapshot
 
 
-def _numbers_on_disk(folder: str) -> dict[int, str]:
+def _numbers_on_disk(folder: StateDir) -> dict[int, str]:
     """Snapshot files in ``folder``: number -> file name."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return {}
     found = {}
-    for name in names:
+    for name in folder.names():
         match = _SNAPSHOT_FILE.fullmatch(name)
         if match:
             found[int(match.group(1))] = name
     return found
 
 
-def _read(path: str, number: int) -> bytes:
-    """The bytes of a snapshot file: a regular file, read without blocking."""
-    if not os.path.lexists(path):
-        raise IntegrityInputError(f"there is no snapshot {number}")
-    data = read_regular_file(path, MAX_BYTES)
+def _read(folder: StateDir, name: str, number: int) -> bytes:
+    """The bytes of a snapshot file: a regular file of the folder's owner, read
+    without blocking and without following a symlink."""
+    data = folder.read(name)
     if data is None:
+        if not folder.exists(name):
+            raise IntegrityInputError(f"there is no snapshot {number}")
         raise IntegrityInputError(
-            f"snapshot {number} cannot be read: not a regular file we can read, or too large"
+            f"snapshot {number} cannot be read: not a regular file we can read, "
+            "another user's, or too large"
         )
     return data
 
 
-def load(guard_dir: str, number: int) -> Snapshot:
+def load(guard_dir: StateDir, number: int) -> Snapshot:
     """Snapshot ``number``; IntegrityInputError when there is no such (usable) one."""
     if not _number(number):
         raise IntegrityInputError(f"there is no snapshot {number}")
-    data = _read(os.path.join(_folder(guard_dir), _file_name(number)), number)
+    data = _read(_folder(guard_dir), _file_name(number), number)
     try:
         return _decode(data)
     except (ValueError, KeyError, TypeError, zlib.error) as error:
         raise IntegrityInputError(f"snapshot {number} cannot be read: {error}") from None
 
 
-def latest_summary(guard_dir: str) -> dict[str, Any] | None:
+def latest_summary(guard_dir: StateDir) -> dict[str, Any] | None:
     """The index entry of the newest snapshot (cheap: no snapshot is read)."""
     kept = listing(guard_dir)
     return kept[-1] if kept else None
 
 
-def latest(guard_dir: str, kind: str | None = None) -> Snapshot | None:
+def latest(guard_dir: StateDir, kind: str | None = None) -> Snapshot | None:
     """The newest usable snapshot (of ``kind``, if given), or None."""
     for entry in reversed(listing(guard_dir)):
         if kind is None or entry.get("kind") == kind:

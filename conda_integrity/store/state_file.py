@@ -7,8 +7,10 @@ computes them, the conda-integrity version that wrote it) beside its payload.
 
 State is disposable: a file that is absent, of another format or version, not a
 JSON object, too large, or not a regular file reads as None, and its owner
-starts afresh. Reading never follows a symlink and never opens a FIFO, device
-or folder, so a stray file in its place can neither hang nor crash a command.
+starts afresh. Reading never follows a symlink, never opens a FIFO, device or
+folder, and never uses a file of another user than the folder's owner, so a
+stray file in its place can neither hang, crash nor mislead a command. Where the
+file lives (the prefix, or the user's cache) is :func:`.paths.guard_dir`'s rule.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..safe_read import MAX_BYTES, read_regular_file
+from ..safe_read import MAX_BYTES
 from .atomic_write import write_atomic
-from .paths import state_path
+from .paths import guard_dir
+from .state_dir import StateDir
 
 #: the keys a state file carries beside its payload
 FORMAT_KEY, VERSION_KEY = "format", "version"
@@ -30,7 +33,8 @@ FORMAT_KEY, VERSION_KEY = "format", "version"
 class StateFile:
     """A JSON state file: where it is, which format (and version) it must have."""
 
-    path: str
+    folder: StateDir
+    name: str
     #: the format number it is written with and must have to be read (None: the
     #: file carries none, like the journal's entries)
     format: int | None
@@ -45,15 +49,20 @@ class StateFile:
     def in_prefix(
         cls, prefix: str, name: str, format: int | None, version: str | None = None
     ) -> StateFile:
-        """The state file ``name`` in the state folder of ``prefix``."""
-        return cls(state_path(prefix, name), format, version)
+        """The state file ``name`` of this user about ``prefix`` (in the prefix's state
+        folder, or in the user's cache: :func:`.paths.guard_dir`)."""
+        return cls(guard_dir(prefix), name, format, version)
 
     @classmethod
     def in_folder(
-        cls, folder: str, name: str, format: int | None, durable: bool = False
+        cls, folder: StateDir, name: str, format: int | None, durable: bool = False
     ) -> StateFile:
         """The state file ``name`` in ``folder``."""
-        return cls(os.path.join(folder, name), format, durable=durable)
+        return cls(folder, name, format, durable=durable)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.folder.path, self.name)
 
     def _header(self) -> dict[str, Any]:
         header: dict[str, Any] = {}
@@ -66,7 +75,7 @@ class StateFile:
     def read(self) -> dict[str, Any] | None:
         """The payload (without format and version), or None when the file is absent
         or unusable."""
-        raw = read_regular_file(self.path, self.max_bytes)
+        raw = self.folder.read(self.name, self.max_bytes)
         if raw is None:
             return None
         try:
@@ -84,4 +93,5 @@ class StateFile:
         """Replace the file with ``payload`` and the format (and version); OSError when
         it cannot be written."""
         document = {**self._header(), **payload}
-        write_atomic(self.path, json.dumps(document, separators=(",", ":")).encode(), self.durable)
+        data = json.dumps(document, separators=(",", ":")).encode()
+        write_atomic(self.folder, self.name, data, self.durable)

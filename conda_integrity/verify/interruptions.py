@@ -25,18 +25,19 @@ from ..observe.walk import CONDA_TEMP_EXTENSION
 from ..records.package_cache import pkgs_dirs
 from ..store import journal, snapshots
 from ..store.changes import REMOVED, compare
+from ..store.state_dir import StateDir
 
 NOARCH_SOURCES = ("site-packages/", "python-scripts/")
 
 
 def review(
-    guard_dirs: tuple[str, ...], state: PrefixState, capture: bool
+    guard_dirs: tuple[StateDir, ...], state: PrefixState, capture: bool
 ) -> list[journal.OpenTransaction]:
     """The open and interrupted transactions of the prefix ``state`` describes (a
     whole-prefix read), from the journals in ``guard_dirs``; with ``capture``,
     judge and write back gone ones. A transaction that ended, in any of them,
     supersedes every one that started before it."""
-    open_entries: list[tuple[str, journal.Entry]] = []
+    open_entries: list[tuple[StateDir, journal.Entry]] = []
     last_ended = ""
     for guard_dir in guard_dirs:
         for entry in journal.newest_first(guard_dir):
@@ -68,7 +69,7 @@ def review(
     return found
 
 
-def _evidence(guard_dir: str, entry: journal.Entry, state: PrefixState) -> dict[str, Any]:
+def _evidence(guard_dir: StateDir, entry: journal.Entry, state: PrefixState) -> dict[str, Any]:
     """What the gone transaction left, or {} when the prefix is as it was before it."""
     now = snapshot_of(state, snapshots.MANUAL, None, None)
     backups = [

@@ -5,7 +5,8 @@ walk of the prefix (:mod:`..observe.walk`), what the disk shows for every owned
 path (:mod:`..observe.disk`), then the checks across records; the result is a
 :class:`~..observe.prefix_state.PrefixState`, which the checks only compare.
 
-What earlier runs learned is kept in ``conda-meta/integrity`` and makes a read
+What earlier runs learned is kept in ``conda-meta/integrity`` (or, for a prefix
+this user does not own, in their cache: :func:`..store.paths.guard_dir`) and makes a read
 of an unchanged environment cheap: records verified clean whose files are
 untouched are not parsed again (:mod:`..observe.clean_records`), hashes of
 unchanged files are not computed again (:mod:`..observe.known_hashes`),
@@ -35,7 +36,7 @@ from ..progress import Progress
 from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
 from ..records.model import Record, python_site_packages
 from ..records.reader import check_prefix, read_records, record_files
-from ..store.paths import can_write, guard_dir, guard_dirs_to_read
+from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import Snapshot, latest
 from .interruptions import review
 
@@ -252,7 +253,7 @@ def read_state(
 
     # the checks across records: what they need is remembered with the key of what
     # it was computed from, so an unchanged environment costs a few stats here
-    writable, reuse = can_write(prefix), options.use_cache
+    writable, reuse = guard_dir(prefix).writable, options.use_cache
     packages = tuple(InstalledPackage(r.stem, package_fields(r.raw)) for r in records) + tuple(
         u.package for u in unchanged.values()
     )
@@ -276,6 +277,7 @@ def read_state(
         history=read_history(prefix, settled_ns, reuse, writable),
         site_packages=site_packages,
         environment_file=wanted,
+        untrusted_state=tuple(untrusted_state(prefix)),
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal

@@ -11,7 +11,7 @@ from ..observe.inodes import InodeHashes
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import save_remembered
 from ..progress import Progress
-from ..store.paths import can_write
+from ..store.paths import guard_dir
 from .read import Memory, VerifyOptions, read_state
 from .report import Report
 
@@ -36,9 +36,10 @@ def run_checks(state: PrefixState) -> list[Finding]:
 
 
 def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> None:
-    """Keep what this run learned for the next ones, where the user may write."""
+    """Keep what this run learned for the next ones, in this user's state folder of
+    the prefix (:func:`..store.paths.guard_dir`)."""
     prefix = state.prefix
-    if not can_write(prefix):
+    if not guard_dir(prefix).writable:
         return
     now_ns = time.time_ns()
     mentioned = _mentioned(findings)
