@@ -204,7 +204,8 @@ def _list(
                 is_dir = False
             if not is_dir:
                 if is_debris(name, top_level):
-                    debris.append(name)
+                    if not _kept_by_conda(entry):
+                        debris.append(name)
                 elif collect_files:
                     tree.files.append(f"{folder}/{name}" if folder else name)
             elif top_level and name == TRANSACTION_TMP_DIR:
@@ -214,6 +215,19 @@ def _list(
                 if path != STATE_DIR:
                     subfolders.append(path)
     return subfolders, debris
+
+
+def _kept_by_conda(entry: os.DirEntry) -> bool:
+    """A ``.c~`` symlink to a folder: conda's backup of a symlink it replaced, which
+    it never deletes (its clean-up skips a backup that ``isdir``, following the
+    link, and ``delete_trash`` only sees files), even after a transaction that
+    finished. It is no sign of one that did not."""
+    if not (entry.name.endswith(CONDA_TEMP_EXTENSION) and entry.is_symlink()):
+        return False
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
 
 
 def _is_empty(folder: str) -> bool:
