@@ -25,6 +25,9 @@ from .state_file import StateFile
 
 FOLDER = "journal"
 KEEP = 200
+#: ids of the entries whose lock this process holds (its own command): a pid says
+#: less, since a dead conda's pid may be this process's now
+_HELD: set[str] = set()
 
 STARTED = "started"  # the command is running, or died before it ended
 FAILED = "failed"  # the command raised an error (seen on conda >= 26.5)
@@ -142,6 +145,7 @@ def begin(guard_dir: str, command: str, argv: list[str], before: int | None) -> 
     os.makedirs(folder, exist_ok=True)
     lock = open(os.path.join(folder, entry.id + ".lock"), "a+b")  # noqa: SIM115
     _lock(lock, exclusive=True)
+    _HELD.add(entry.id)
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
@@ -151,6 +155,7 @@ def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
     """Write the entry's final state and let go of its lock."""
     entry.ended = entry.ended or time.time()
     save(guard_dir, entry)
+    _HELD.discard(entry.id)
     if lock is not None:
         lock.close()
         with contextlib.suppress(OSError):
@@ -159,6 +164,7 @@ def end(guard_dir: str, entry: Entry, lock: IO | None) -> None:
 
 def discard(guard_dir: str, entry: Entry, lock: IO | None) -> None:
     """Remove an entry and its lock file, as if it had never been begun."""
+    _HELD.discard(entry.id)
     folder = _folder(guard_dir)
     try:
         os.unlink(os.path.join(folder, entry.id + ".json"))
@@ -172,6 +178,13 @@ def discard(guard_dir: str, entry: Entry, lock: IO | None) -> None:
         lock.close()
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(folder, entry.id + ".lock"))
+
+
+def release(entry: Entry, lock: IO | None) -> None:
+    """Let go of the entry's lock without ending it (the next run judges it)."""
+    _HELD.discard(entry.id)
+    if lock is not None:
+        lock.close()
 
 
 def newest_first(guard_dir: str, skipped: list[str] | None = None) -> Iterator[Entry]:
@@ -191,10 +204,15 @@ def newest_first(guard_dir: str, skipped: list[str] | None = None) -> Iterator[E
             skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
 
 
+def is_own(entry: Entry) -> bool:
+    """Whether the entry is this process's own command, at work."""
+    return entry.id in _HELD
+
+
 def is_running(guard_dir: str, entry: Entry) -> bool:
     """Whether the entry's process still holds its lock (is still at work)."""
-    if entry.pid == os.getpid():
-        return True
+    if entry.id in _HELD:
+        return True  # this process's own command (its lock would refuse us too)
     try:
         # never blocks: a FIFO in its place is not waited on, a symlink not followed
         fd = os.open(os.path.join(_folder(guard_dir), entry.id + ".lock"), OPEN_FLAGS)
