@@ -49,6 +49,17 @@ def test_kill_points_sample(channel: Path, tmp_path: Path, name: str) -> None:
     assert {OUT_OF_STEP, AFTER} <= {o.state for o in outcomes}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["install", "update"])
+def test_ctrl_c_at_the_sample_points(channel: Path, tmp_path: Path, name: str) -> None:
+    """SIGINT instead of SIGKILL: conda's handler rolls back what it did, and what it
+    leaves is judged the same way."""
+    sweep = Sweep(channel, tmp_path, BY_NAME[name])
+    sweep.prepare()
+    outcomes = [sweep.point(k, interrupt=True) for k in sample(sweep.changes)]
+    assert [str(o) for o in outcomes if not o.ok] == []
+
+
 @pytest.mark.fault_sweep
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_every_kill_point(channel: Path, tmp_path: Path, name: str) -> None:

@@ -29,6 +29,9 @@ SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
 #: the wrapper scripts conda < 26.1 writes into the prefix to run link scripts
 #: (``tempfile`` names: ".tmp" and 8 random characters)
 SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
+#: the hard link (and symlink) conda makes in the prefix to see whether it can, and
+#: deletes at once: left there by a run killed in between
+LINK_TEST = re.compile(r"\.tmp\.index\.json(\.[0-9a-f]{8})?")
 FILE_NAME = "tree.json"
 FORMAT = 3
 #: the folders a walk trusting what it remembers still looks at (see ``trustworthy``)
@@ -111,6 +114,7 @@ def is_debris(name: str, top_level: bool) -> bool:
         name.endswith(CONDA_TEMP_EXTENSION)
         or CONDA_TRASH in name
         or (top_level and SCRIPT_WRAPPER.fullmatch(name) is not None)
+        or (top_level and LINK_TEST.fullmatch(name) is not None)
     )
 
 

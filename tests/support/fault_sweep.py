@@ -41,7 +41,9 @@ AFTER = "after"
 OUT_OF_STEP = "out-of-step"
 
 #: names conda gives its own leftovers: not part of a prefix's content
-_LEFTOVER = re.compile(r"(\.c~|\.conda_trash)$|^\.condatmp(/|$)|^\.tmp\w{8}$")
+_LEFTOVER = re.compile(
+    r"(\.c~|\.conda_trash)$|^\.condatmp(/|$)|^\.tmp\w{8}$|^\.tmp\.index\.json(\.\w{8})?$"
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class DiskView:
     """A prefix as conda sees it: its records, its files, its history."""
 
     exists: bool
+    #: it has a conda-meta folder (a create began the environment)
+    meta: bool
     #: record stem -> the paths it lists (None: a record conda cannot read)
     records: dict[str, tuple[str, ...] | None]
     #: every file and symlink, outside conda-meta and but for conda's leftovers
@@ -89,13 +93,13 @@ class DiskView:
 
     @property
     def empty(self) -> bool:
-        return not (self.records or self.files or self.history_entries is not None)
+        return not (self.meta or self.records or self.files or self.history_entries is not None)
 
 
 def view_of(prefix: Path) -> DiskView:
     """What is in ``prefix`` now."""
     if not prefix.is_dir():
-        return DiskView(False, {}, frozenset(), None)
+        return DiskView(False, False, {}, frozenset(), None)
     files = set()
     for folder, dirs, names in os.walk(prefix):
         relative = os.path.relpath(folder, prefix)
@@ -118,7 +122,7 @@ def view_of(prefix: Path) -> DiskView:
         entries: int | None = sum(line.startswith("==>") for line in history.splitlines())
     except OSError:
         entries = None
-    return DiskView(True, records, frozenset(files), entries)
+    return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), entries)
 
 
 def classify(now: DiskView, before: DiskView, after: DiskView) -> str:
@@ -254,16 +258,19 @@ class Sweep:
             timeout=240,
         )
 
-    def point(self, k: int) -> Outcome:
-        """Kill the transaction before its ``k``-th change; what that leaves."""
+    def point(self, k: int, interrupt: bool = False) -> Outcome:
+        """Kill the transaction before its ``k``-th change (with ``interrupt``, press
+        Ctrl-C there instead); what that leaves."""
         self._restore()
-        killed = self._run(k)
+        killed = self._run(k, **({"KILL_SIGNAL": "INT"} if interrupt else {}))
         state = classify(view_of(self.prefix), self.before, self.after)
         crashes = []
         # the guard's own writes before the transaction vary by one or two with the
         # time since the prefix last changed: the last points may find it finished
-        if killed.returncode not in (-9, 0):
+        if killed.returncode not in (-9, 0) and not interrupt:
             crashes.append(f"conda failed: {killed}")
+        if "Traceback" in killed.stderr:
+            crashes.append(f"conda: {killed}")
         report = self.conda.run("integrity", "verify", "-p", str(self.prefix), "--json", check=0)
         errors: list[str] = []
         if report.returncode in (0, 1):

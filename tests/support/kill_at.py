@@ -10,6 +10,7 @@ process sends itself SIGKILL, as ``kill -9`` would: no handler, no ``finally``,
 no ``atexit`` runs. Without ``KILL_AT`` it runs to the end and writes how many
 calls it saw to ``KILL_COUNT_FILE``; ``KILL_LOG_FILE`` gets one line per call
 (the ``k``, the event and the path), for a test that looks for a kill point.
+``KILL_SIGNAL=INT`` sends SIGINT instead (Ctrl-C: conda's own handler rolls back).
 With ``KILL_MATCH``, only calls on a path that contains it are counted; paths under
 a folder ``KILL_SKIP`` names (``os.pathsep``-separated) are not.
 
@@ -58,7 +59,9 @@ class Counter:
         kill_at: int | None,
         match: str,
         log: str | None,
+        signal_number: int = signal.SIGKILL,
     ):
+        self.signal_number = signal_number
         self.roots = [os.path.realpath(root) for root in roots if root]
         self.skipped = [os.path.realpath(folder) for folder in skipped if folder]
         self.kill_at = kill_at
@@ -115,7 +118,7 @@ class Counter:
                 if self.log is not None:
                     self.log.write(f"{self.count}\t{event}\t{hits[0]}\n")
                 if self.count == self.kill_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    os.kill(os.getpid(), self.signal_number)
         finally:
             self.busy.on = False
 
@@ -134,6 +137,7 @@ def main() -> int:
         int(kill_at) if kill_at else None,
         os.environ.get("KILL_MATCH", ""),
         os.environ.get("KILL_LOG_FILE"),
+        signal.SIGINT if os.environ.get("KILL_SIGNAL") == "INT" else signal.SIGKILL,
     )
     ensure_conda()
     from conda.cli.main import main as conda_main
