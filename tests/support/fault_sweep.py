@@ -86,7 +86,8 @@ class DiskView:
 
     def same_as(self, other: DiskView) -> bool:
         return (
-            self.records == other.records
+            self.meta == other.meta
+            and self.records == other.records
             and self.files == other.files
             and self.history_entries == other.history_entries
         )
