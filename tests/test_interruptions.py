@@ -166,48 +166,31 @@ def test_a_second_conda_on_the_same_prefix_is_told_and_neither_is_an_interruptio
         (handshake / "continue").touch()
         first.communicate(timeout=120)
     assert first.returncode == 0
-    assert verify(sandbox, env)["findings"] == []
+    # two condas at once may leave conda's history out of step (a warning): no error
+    report = verify(sandbox, env)
+    assert [f for f in report["findings"] if f["severity"] == "error"] == []
 
 
 # -- a kill in the guard's own steps ------------------------------------------------------
 
 
-def _guard_writes(sandbox: Conda, prefix: Path, tmp_path: Path) -> tuple[list[int], list[int]]:
-    """Where the guard writes into its state folder during ``conda install
-    clobber-a`` (then removed again): (its writes before conda's first change, its
-    writes after conda's last), counted among the guard's writes."""
-    log = tmp_path / "guard-writes.log"
-    log.unlink(missing_ok=True)
-    sandbox.run(
-        "install",
-        "-p",
-        str(prefix),
-        "--yes",
-        "clobber-a",
-        runner=KILL_RUNNER,
-        env={"KILL_ROOTS": str(prefix), "KILL_LOG_FILE": str(log)},
-    )
-    sandbox.remove(prefix, "clobber-a")
-    ours = ["/conda-meta/integrity" in line.split("\t")[2] for line in log.read_text().splitlines()]
-    first_conda, last_conda = ours.index(False), len(ours) - 1 - ours[::-1].index(False)
-    before = [n for n, k in enumerate(i for i, o in enumerate(ours) if o) if k < first_conda]
-    after = [n for n, k in enumerate(i for i, o in enumerate(ours) if o) if k > last_conda]
-    return [n + 1 for n in before], [n + 1 for n in after]
+#: (a path part, k): the guard's journal writes before conda changes anything (the
+#: first, and the rename that saves the entry) and after conda's work (the removal
+#: of the entry's lock file, the very last)
+GUARD_POINTS = {
+    "pre-check": [("/integrity/journal/", 1), ("/integrity/journal/", 5)],
+    "post-check": [(".lock", 2)],
+}
 
 
 @pytest.mark.parametrize("step", ["pre-check", "post-check"])
 def test_a_kill_in_the_guards_own_step_is_no_false_alarm(
-    sandbox: Conda, env: Path, tmp_path: Path, step: str
+    sandbox: Conda, env: Path, step: str
 ) -> None:
-    """Killed while the guard writes its snapshot or journal, before conda changed
-    anything or after conda's work was done: the prefix is in step, nothing is
-    reported, and the transaction is not called interrupted."""
-    sandbox.install(env, "clobber-a")
-    sandbox.remove(env, "clobber-a")  # from here, each round starts the same way
-    before, after = _guard_writes(sandbox, env, tmp_path)
-    points = before if step == "pre-check" else after
-    assert points
-    for k in sorted({points[0], points[-1]}):
+    """Killed while the guard writes its journal, before conda changed anything or
+    after conda's work was done: the prefix is in step, nothing is reported, and
+    the transaction is not called interrupted."""
+    for match, k in GUARD_POINTS[step]:
         result = sandbox.run(
             "install",
             "-p",
@@ -216,11 +199,11 @@ def test_a_kill_in_the_guards_own_step_is_no_false_alarm(
             "clobber-a",
             check=False,
             runner=KILL_RUNNER,
-            env={"KILL_ROOTS": str(env), "KILL_MATCH": "/conda-meta/integrity", "KILL_AT": str(k)},
+            env={"KILL_ROOTS": str(env), "KILL_MATCH": match, "KILL_AT": str(k)},
         )
         assert result.returncode == -9, str(result)
-        assert findings(verify(sandbox, env)) == [], k
         assert (env / "share" / "clobbered.txt").exists() == (step == "post-check")
+        assert findings(verify(sandbox, env)) == [], k
         next_command = sandbox.install(env, "zlibby")
         assert guard_lines(next_command.stderr) == [], k
         sandbox.remove(env, "zlibby")
