@@ -155,8 +155,7 @@ def fail(session: Session, exception: BaseException) -> None:
     session.entry.outcome = {"error": type(exception).__name__}
     with contextlib.suppress(OSError):
         journal.save(session.guard_dir, session.entry)
-    if session.lock is not None:
-        session.lock.close()
+    journal.release(session.entry, session.lock)
 
 
 def take_back(session: Session) -> None:

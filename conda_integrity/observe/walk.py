@@ -29,6 +29,9 @@ SKIPPED_TOP_LEVEL = frozenset({"pkgs", "envs"})
 #: the wrapper scripts conda < 26.1 writes into the prefix to run link scripts
 #: (``tempfile`` names: ".tmp" and 8 random characters)
 SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
+#: the hard link (and symlink) conda makes in the prefix to see whether it can, and
+#: deletes at once: left there by a run killed in between
+LINK_TEST = re.compile(r"\.tmp\.index\.json(\.[0-9a-f]{8})?")
 FILE_NAME = "tree.json"
 FORMAT = 3
 #: the folders a walk trusting what it remembers still looks at (see ``trustworthy``)
@@ -111,6 +114,7 @@ def is_debris(name: str, top_level: bool) -> bool:
         name.endswith(CONDA_TEMP_EXTENSION)
         or CONDA_TRASH in name
         or (top_level and SCRIPT_WRAPPER.fullmatch(name) is not None)
+        or (top_level and LINK_TEST.fullmatch(name) is not None)
     )
 
 
@@ -204,7 +208,8 @@ def _list(
                 is_dir = False
             if not is_dir:
                 if is_debris(name, top_level):
-                    debris.append(name)
+                    if not _kept_by_conda(entry):
+                        debris.append(name)
                 elif collect_files:
                     tree.files.append(f"{folder}/{name}" if folder else name)
             elif top_level and name == TRANSACTION_TMP_DIR:
@@ -214,6 +219,19 @@ def _list(
                 if path != STATE_DIR:
                     subfolders.append(path)
     return subfolders, debris
+
+
+def _kept_by_conda(entry: os.DirEntry) -> bool:
+    """A ``.c~`` symlink to a folder: conda's backup of a symlink it replaced, which
+    it never deletes (its clean-up skips a backup that ``isdir``, following the
+    link, and ``delete_trash`` only sees files), even after a transaction that
+    finished. It is no sign of one that did not."""
+    if not (entry.name.endswith(CONDA_TEMP_EXTENSION) and entry.is_symlink()):
+        return False
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
 
 
 def _is_empty(folder: str) -> bool:

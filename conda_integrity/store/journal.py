@@ -27,6 +27,9 @@ from .state_file import StateFile
 
 FOLDER = JOURNAL
 KEEP = 200
+#: ids of the entries whose lock this process holds (its own command): a pid says
+#: less, since a dead conda's pid may be this process's now
+_HELD: set[str] = set()
 
 STARTED = "started"  # the command is running, or died before it ended
 FAILED = "failed"  # the command raised an error (seen on conda >= 26.5)
@@ -148,6 +151,7 @@ def begin(
     except BaseException:
         lock.close()
         raise
+    _HELD.add(entry.id)
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
@@ -157,6 +161,7 @@ def end(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Write the entry's final state and let go of its lock."""
     entry.ended = entry.ended or time.time()
     save(guard_dir, entry)
+    _HELD.discard(entry.id)
     if lock is not None:
         lock.close()
         with contextlib.suppress(OSError):
@@ -165,6 +170,7 @@ def end(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
 
 def discard(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Remove an entry and its lock file, as if it had never been begun."""
+    _HELD.discard(entry.id)
     folder = _folder(guard_dir)
     try:
         folder.remove(entry.id + ".json")
@@ -178,6 +184,13 @@ def discard(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
         lock.close()
     with contextlib.suppress(OSError):
         folder.remove(entry.id + ".lock")
+
+
+def release(entry: Entry, lock: IO | None) -> None:
+    """Let go of the entry's lock without ending it (the next run judges it)."""
+    _HELD.discard(entry.id)
+    if lock is not None:
+        lock.close()
 
 
 def newest_first(guard_dir: StateDir, skipped: list[str] | None = None) -> Iterator[Entry]:
@@ -201,10 +214,15 @@ def _named_entries(
             skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
 
 
+def is_own(entry: Entry) -> bool:
+    """Whether the entry is this process's own command, at work."""
+    return entry.id in _HELD
+
+
 def is_running(guard_dir: StateDir, entry: Entry) -> bool:
     """Whether the entry's process still holds its lock (is still at work)."""
-    if entry.pid == os.getpid():
-        return True
+    if entry.id in _HELD:
+        return True  # this process's own command (its lock would refuse us too)
     # never blocks: a FIFO in its place is not waited on, a symlink not followed
     handle = _folder(guard_dir).open_existing(entry.id + ".lock")
     if handle is None:

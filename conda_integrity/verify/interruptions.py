@@ -4,20 +4,31 @@ An entry of the journal still open ("started", or "failed" when conda reported
 an error) belongs either to a conda that is at work right now (its lock is
 held: another transaction, not an interruption) or to one that is gone. A gone
 one that left the prefix as the snapshot before it shows was a clean failure
-(a failed solve, a refused download) and is closed without a word; one that
-changed it was interrupted, and what it left is written into its entry at once,
-before the next ``conda install`` deletes the ``.c~`` backups that tell it. An
-interruption is reported until a later guarded transaction finishes.
+(a failed solve, a refused download) and is closed without a word; so is one
+that did all of conda's work (every planned record written, every planned
+unlink done, the history written) and died in the guard's own step after it:
+that one is closed as finished, with the prefix as it is now for its snapshot
+after. Any other that changed the prefix was interrupted, and what it left is
+written into its entry at once, before the next ``conda install`` deletes the
+``.c~`` backups that tell it. An interruption is reported until a later guarded
+transaction finishes.
+
+What an interruption can leave without changing a record is looked for too:
+files of a planned package linked before conda wrote its record (``noarch:
+python`` ones under ``site-packages`` and ``bin``), and for a ``conda create``,
+any start of the new prefix's ``conda-meta``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import time
 from typing import Any
 
+from ..compat import CREATE_COMMANDS
 from ..exceptions import IntegrityInputError
 from ..observe.prefix_state import PrefixState
 from ..observe.snapshot import snapshot_of
@@ -27,7 +38,11 @@ from ..store import journal, snapshots
 from ..store.changes import REMOVED, compare
 from ..store.state_dir import StateDir
 
-NOARCH_SOURCES = ("site-packages/", "python-scripts/")
+#: where conda links the paths of a ``noarch: python`` package: site-packages/X
+#: under each lib/pythonX.Y, python-scripts/X under bin
+NOARCH_SITE_PACKAGES, NOARCH_SCRIPTS = "site-packages/", "python-scripts/"
+#: the outcome of a transaction whose conda work was complete when it died
+COMPLETED = {"changed": True, "completed": True}
 
 
 def review(
@@ -53,24 +68,40 @@ def review(
             found.append(journal.OpenTransaction(entry, running=False))
             continue
         if journal.is_running(guard_dir, entry):
-            if entry.pid != os.getpid():
+            if not journal.is_own(entry):
                 found.append(journal.OpenTransaction(entry, running=True))
             continue
         evidence = _evidence(guard_dir, entry, state)
-        entry.state = journal.INTERRUPTED if evidence else journal.CLOSED
-        entry.outcome = evidence or {"changed": False}
+        if evidence is COMPLETED:
+            entry.state, entry.outcome = journal.FINISHED, dict(COMPLETED)
+        else:
+            entry.state = journal.INTERRUPTED if evidence else journal.CLOSED
+            entry.outcome = evidence or {"changed": False}
         entry.ended = time.time()
         if capture:
             # a prefix this user may not write to is simply judged again next time
             with contextlib.suppress(OSError):
+                if entry.state == journal.FINISHED and entry.before is not None:
+                    entry.after = _snapshot_after(guard_dir, state)
                 journal.save(guard_dir, entry)
-        if evidence:
+        if entry.state == journal.INTERRUPTED:
             found.append(journal.OpenTransaction(entry, running=False))
     return found
 
 
+def _snapshot_after(guard_dir: StateDir, state: PrefixState) -> int:
+    """Keep the prefix as it is now as the snapshot after a transaction closed as
+    finished, as its own after-step would have: the next guarded command compares
+    with it, not with the one before. Raises OSError."""
+    from ..settings import snapshots_to_keep
+
+    now = snapshot_of(state, snapshots.AFTER, None, None)
+    return snapshots.save(guard_dir, now, snapshots_to_keep()).number
+
+
 def _evidence(guard_dir: StateDir, entry: journal.Entry, state: PrefixState) -> dict[str, Any]:
-    """What the gone transaction left, or {} when the prefix is as it was before it."""
+    """What the gone transaction left: {} when the prefix is as it was before it,
+    :data:`COMPLETED` when conda's work was done."""
     now = snapshot_of(state, snapshots.MANUAL, None, None)
     backups = [
         p for p in (state.tree.debris if state.tree else []) if p.endswith(CONDA_TEMP_EXTENSION)
@@ -84,26 +115,35 @@ def _evidence(guard_dir: StateDir, entry: journal.Entry, state: PrefixState) -> 
     plan = entry.plan or {}
     link, unlink = plan.get("link", []), plan.get("unlink", [])
     not_recorded = [stem for stem in link if stem not in recorded]
+    # a package unlinked and linked again (a reinstall) has its record either way
+    still_recorded = [stem for stem in unlink if stem in recorded and stem not in link]
+    history_written = _written_since(state.prefix, "conda-meta/history", entry.started)
     progress: dict[str, Any] = {
         "unlinked": [stem for stem in unlink if stem not in recorded],
-        "still_recorded": [stem for stem in unlink if stem in recorded],
+        "still_recorded": still_recorded,
         "linked": [stem for stem in link if stem in recorded],
         "not_recorded": not_recorded,
-        "files_without_record": _files_present(state.prefix, not_recorded),
+        "files_without_record": _files_present(state.prefix, not_recorded, set(now.owners)),
         "backups": backups,
-        "history_written": _written_since(state.prefix, "conda-meta/history", entry.started),
+        "history_written": history_written,
     }
+    creating = entry.command in CREATE_COMMANDS and entry.before is None
     if changes is not None:
-        if not changes and not backups:
-            return {}
+        changed = bool(changes)
         progress["records_added"] = [record.stem for record in changes.records_added]
         progress["records_removed"] = [record.stem for record in changes.records_removed]
         progress["files_gone"] = sum(1 for c in changes.files if c.change == REMOVED)
         progress["files_changed"] = sum(1 for c in changes.files if c.change != REMOVED)
-    elif not (
-        backups or progress["unlinked"] or progress["linked"] or progress["files_without_record"]
-    ):
-        return {}  # no snapshot before it, and no trace of it: nothing to tell
+    else:
+        # no snapshot before it: its plan tells what changed; a create changed the
+        # prefix once it began its conda-meta (conda's first step there)
+        changed = bool(progress["unlinked"] or progress["linked"]) or (
+            creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
+        )
+    if not (changed or backups or progress["files_without_record"]):
+        return {}
+    if entry.plan is not None and not not_recorded and not still_recorded and history_written:
+        return COMPLETED
     return progress
 
 
@@ -114,8 +154,16 @@ def _written_since(prefix: str, path: str, since: float) -> bool:
         return False
 
 
-def _files_present(prefix: str, stems: list[str]) -> int:
-    """How many files of these packages (per their archive's paths.json) are in the prefix."""
+def _files_present(prefix: str, stems: list[str], owned: set[str]) -> int:
+    """How many files of these packages (per their archive's paths.json) are in the
+    prefix, those of ``noarch: python`` packages where conda links them, but for
+    paths a record has (the version a package replaces ships most of its paths)."""
+    site_packages = [
+        os.path.relpath(folder, prefix)
+        for folder in glob.glob(
+            os.path.join(glob.escape(prefix), "lib", "python*", "site-packages")
+        )
+    ]
     count = 0
     for stem in stems:
         for pkgs_dir in pkgs_dirs():
@@ -123,12 +171,24 @@ def _files_present(prefix: str, stems: list[str]) -> int:
             try:
                 with open(paths_json, "rb") as handle:
                     paths = json.loads(handle.read()).get("paths", [])
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
                 continue
-            for item in paths:
+            for item in paths if isinstance(paths, list) else []:
                 relative = item.get("_path") if isinstance(item, dict) else None
-                # noarch python paths move into site-packages; counting the others is enough
-                if isinstance(relative, str) and not relative.startswith(NOARCH_SOURCES):
-                    count += os.path.lexists(os.path.join(prefix, relative))
+                if isinstance(relative, str):
+                    count += any(
+                        linked not in owned and os.path.lexists(os.path.join(prefix, linked))
+                        for linked in _linked_as(relative, site_packages)
+                    )
             break
     return count
+
+
+def _linked_as(path: str, site_packages: list[str]) -> list[str]:
+    """Where conda may have linked a package's ``path`` in the prefix."""
+    if path.startswith(NOARCH_SITE_PACKAGES):
+        inside = path[len(NOARCH_SITE_PACKAGES) :]
+        return [path] + [os.path.join(folder, inside) for folder in site_packages]
+    if path.startswith(NOARCH_SCRIPTS):
+        return [path, os.path.join("bin", path[len(NOARCH_SCRIPTS) :])]
+    return [path]

@@ -18,6 +18,9 @@
 - ``fooplugin`` (depends on ``libfoo 1.x``), ``foolimit`` (constrains ``libfoo
   <2``) and ``needsgpu`` (depends on the virtual packages ``__cuda`` and
   ``__glibc``): for the dependency checks.
+- ``alpha`` 1.0 and 2.0: a symlink to a folder of the package
+  (``share/alpha/dirlink`` -> ``nested``), which conda's update leaves behind as
+  ``dirlink.c~``.
 - ``pip``: the real pip, made from the wheel the host Python bundles for
   ``ensurepip`` (no download), so that tests can ``pip install`` wheels into an
   environment's Python as users do.
@@ -243,6 +246,18 @@ def needsgpu() -> Package:
     )
 
 
+def alpha(version: str) -> Package:
+    return Package(
+        name="alpha",
+        version=version,
+        build="0",
+        files=[
+            File("share/alpha/nested/data.txt", f"alpha {version}\n".encode()),
+            File("share/alpha/dirlink", symlink_to="nested"),
+        ],
+    )
+
+
 def bundled_pip_wheel() -> str | None:
     """The pip wheel the host Python ships for ``ensurepip``, if it has one."""
     try:
@@ -299,4 +314,6 @@ def channel_packages() -> list[Package]:
         fooplugin(),
         foolimit(),
         needsgpu(),
+        alpha("1.0"),
+        alpha("2.0"),
     ]

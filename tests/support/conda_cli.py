@@ -95,11 +95,14 @@ class Conda:
         *args: str,
         env: dict[str, str] | None = None,
         unprivileged: bool = False,
+        runner: Path = RUNNER,
         **kwargs,
     ) -> subprocess.Popen:
+        """Start ``conda ARGS``; ``runner`` is the script that runs conda's command line
+        (``kill_at.py`` kills it at a chosen change on disk)."""
         wrapper = UNPRIVILEGED if unprivileged and os.geteuid() == 0 else []
         return subprocess.Popen(
-            [*wrapper, sys.executable, str(RUNNER), *args],
+            [*wrapper, sys.executable, str(runner), *args],
             env=self.environ(**(env or {})),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -115,13 +118,14 @@ class Conda:
         env: dict[str, str] | None = None,
         unprivileged: bool = False,
         timeout: float = 300,
+        runner: Path = RUNNER,
     ) -> Result:
         """Run ``conda ARGS``; with ``check``, a non-zero exit fails the test.
 
         ``unprivileged`` runs it without the power to bypass file permissions
         (for root: without CAP_DAC_OVERRIDE), as an ordinary user would.
         """
-        process = self.popen(*args, env=env, unprivileged=unprivileged)
+        process = self.popen(*args, env=env, unprivileged=unprivileged, runner=runner)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
