@@ -28,7 +28,7 @@ from ..records.model import FILE, Record
 from ..store.state_file import StateFile
 
 FILE_NAME = "modes.json"
-FORMAT = 1
+FORMAT = 2  # 2: noarch paths of mamba and rattler records map to their package paths
 
 
 def _read_archive(path: str) -> frozenset[str] | None:

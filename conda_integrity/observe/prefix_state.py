@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..records.fixes import PixiEnvironment
 from ..records.installed import InstalledPackage
 from ..records.model import BadRecord, Record
 from ..store.journal import OpenTransaction
@@ -50,6 +51,8 @@ class PrefixState:
     site_packages: SitePackages | None = None
     #: the file given with --file
     environment_file: EnvironmentFile | None = None
+    #: the pixi workspace and environment, when pixi manages this environment
+    pixi: PixiEnvironment | None = None
 
     @property
     def whole(self) -> bool:

@@ -1,10 +1,31 @@
-"""The commands that fix a finding, in the words a conda user types."""
+"""The commands that fix a finding, in the words of a tool that can act on it.
+
+``conda install --force-reinstall`` where conda can fetch the package again; in
+an environment pixi manages, ``pixi reinstall`` (conda would write records pixi
+does not expect, and pixi would undo them at its next run); for a wheel that
+conda-pypi turned into a conda package (the record's ``fn`` is the wheel's
+name, its channel ``<unknown>``), conda-pypi again: conda cannot fetch it.
+"""
 
 from __future__ import annotations
 
 import shlex
+from typing import NamedTuple
 
 from .model import Record
+
+
+class PixiEnvironment(NamedTuple):
+    """An environment pixi manages: its workspace (where its manifest is) and name."""
+
+    workspace: str
+    name: str
+
+
+def from_wheel(record: Record) -> bool:
+    """Whether conda-pypi made this package from a wheel (conda cannot fetch it)."""
+    fn = record.raw.get("fn")
+    return isinstance(fn, str) and fn.endswith(".whl")
 
 
 def exact_spec(record: Record) -> str:
@@ -12,10 +33,32 @@ def exact_spec(record: Record) -> str:
     return f"{record.name}={record.version}={record.build}"
 
 
-def reinstall(prefix: str, *records: Record) -> str:
-    """Reinstall these exact builds from the package cache or their channel."""
-    specs = " ".join(shlex.quote(exact_spec(record)) for record in records)
-    return f"conda install -p {shlex.quote(prefix)} --force-reinstall {specs}"
+def reinstall(prefix: str, *records: Record, pixi: PixiEnvironment | None = None) -> str:
+    """Reinstall these exact builds with the tool that can: pixi where it manages the
+    environment, conda-pypi for its wheels, else conda (package cache or channel)."""
+    if pixi is not None:
+        names = " ".join(shlex.quote(record.name) for record in records)
+        return (
+            f"pixi reinstall --manifest-path {shlex.quote(pixi.workspace)}"
+            f" -e {shlex.quote(pixi.name)} {names}"
+        )
+    where = shlex.quote(prefix)
+    steps = []
+    wheels = [record for record in records if from_wheel(record)]
+    if wheels:
+        names = " ".join(shlex.quote(record.name) for record in wheels)
+        requirements = " ".join(
+            shlex.quote(f"{record.name}=={record.version}") for record in wheels
+        )
+        steps += [
+            f"conda remove -p {where} --force --yes {names}",
+            f"conda pypi install -p {where} {requirements}",
+        ]
+    others = [record for record in records if not from_wheel(record)]
+    if others:
+        specs = " ".join(shlex.quote(exact_spec(record)) for record in others)
+        steps.append(f"conda install -p {where} --force-reinstall {specs}")
+    return " && ".join(steps)
 
 
 def install(prefix: str, spec: str) -> str:
