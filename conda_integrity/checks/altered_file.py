@@ -101,14 +101,14 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
         if detail == "sha256"
         else f"{what}; {record.name}-{record.version} installed it"
     )
-    fix = reinstall(state.prefix, record, pixi=state.pixi)
+    fix = reinstall(state.prefix, record, tools=state.reinstaller)
     links = state.disk.stats[owned.path].st_nlink
     if detail in ("sha256", "size") and links > 1 and record.extracted_package_dir:
         message += (
             f"; it has {links} hard links: the package cache's copy and every environment"
             " linked to it changed too (conda integrity verify --pkgs-dirs names them)"
         )
-        if state.pixi is None and not from_wheel(record):
+        if state.reinstaller.pixi is None and not from_wheel(record):
             spec = exact_spec(record)
             fix = clear_cached_package(record.extracted_package_dir, spec, [state.prefix])
         else:

@@ -1,4 +1,5 @@
-"""Which tool manages an environment, from the markers it leaves in ``conda-meta/``.
+"""Which tool can reinstall a package: pixi, from the markers it leaves in
+``conda-meta/``; conda-pypi's wheels, from whether their wheel file is still there.
 
 pixi marks each environment it installs with ``conda-meta/pixi`` (a JSON object
 naming its manifest and environment) and, in older versions, only
@@ -13,11 +14,23 @@ from __future__ import annotations
 import json
 import os
 
-from ..records.fixes import PixiEnvironment
+from ..records.fixes import PixiEnvironment, Reinstaller, from_wheel, wheel_file
+from ..records.model import Record
 from ..safe_read import read_regular_file
 
 MARKERS = ("pixi", "pixi_env_prefix")
 MARKER_LIMIT = 64 * 1024
+
+
+def reinstaller(prefix: str, records: tuple[Record, ...]) -> Reinstaller:
+    """What decides the tool that reinstalls the packages of ``records``."""
+    lost = set()
+    for record in records:
+        if from_wheel(record):
+            local = wheel_file(record)
+            if local is not None and not os.path.isfile(local):
+                lost.add(record.stem)
+    return Reinstaller(pixi_environment(prefix), frozenset(lost))
 
 
 def pixi_environment(prefix: str) -> PixiEnvironment | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..records.fixes import PixiEnvironment
+from ..records.fixes import Reinstaller
 from ..records.installed import InstalledPackage
 from ..records.model import BadRecord, Record
 from ..store.journal import OpenTransaction
@@ -51,8 +51,8 @@ class PrefixState:
     site_packages: SitePackages | None = None
     #: the file given with --file
     environment_file: EnvironmentFile | None = None
-    #: the pixi workspace and environment, when pixi manages this environment
-    pixi: PixiEnvironment | None = None
+    #: what decides the tool a fix reinstalls with (pixi, conda-pypi, conda)
+    reinstaller: Reinstaller = field(default_factory=Reinstaller)
 
     @property
     def whole(self) -> bool:

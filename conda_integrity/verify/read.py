@@ -27,7 +27,7 @@ from ..observe.disk import Observer, Owners, PrefixDisk, owners_of
 from ..observe.environment_file import read_environment_file
 from ..observe.inodes import InodeHashes
 from ..observe.known_hashes import RACY_SECONDS, KnownHashes
-from ..observe.managers import pixi_environment
+from ..observe.managers import reinstaller
 from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
@@ -291,7 +291,7 @@ def read_state(
         history=read_history(prefix, settled_ns, reuse, writable),
         site_packages=site_packages,
         environment_file=wanted,
-        pixi=pixi_environment(prefix),
+        reinstaller=reinstaller(prefix, tuple(checked)),
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal
