@@ -198,7 +198,8 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
     entries: dict[str, OwnedPath] = {}
     if has_paths_data:
         relocate = _noarch_relocation(noarch, files, paths_data, site_packages)
-        packaged = _noarch_package_paths(noarch, paths_data, site_packages)
+        # a record names noarch files by package path (conda) or by installed path
+        packaged = {} if relocate else _noarch_package_paths(noarch, paths_data, site_packages)
         rattler = written_by_rattler(raw)
         for entry in _paths_entries(paths_data):
             owned = _owned_path(entry, relocate, packaged, rattler)
