@@ -316,6 +316,8 @@ def _noarch_relocation(
     return {s: get_python_noarch_target_path(s, site_packages) for s in sources}
 
 
+#: the path types of files linked from the package (entry points and .pyc are written)
+_LINKED = ("hardlink", "softlink")
 _SITE_PACKAGES = re.compile(r"(lib/python\d+\.\d+t?|Lib)/site-packages/")
 
 
@@ -327,22 +329,25 @@ def _noarch_package_paths(
     ``python-scripts/x``), which is where the package cache has them."""
     if noarch != "python" or not isinstance(paths_data, dict):
         return {}
-    packaged = {}
+    packaged: dict[str, str] = {}
     for entry in paths_data.get("paths") or ():
-        if not isinstance(entry, dict) or entry.get("path_type", "hardlink") != "hardlink":
+        if not isinstance(entry, dict) or entry.get("path_type", "hardlink") not in _LINKED:
             continue
-        path = entry.get("_path")
-        if not isinstance(path, str):
-            continue
-        if site_packages and path.startswith(site_packages + "/"):
-            packaged[path] = "site-packages" + path[len(site_packages) :]
-            continue
-        match = _SITE_PACKAGES.match(path) if not site_packages else None
-        if match:
-            packaged[path] = "site-packages/" + path[match.end() :]
-        elif path.startswith("bin/") and path.count("/") == 1:
-            packaged[path] = "python-scripts/" + path[len("bin/") :]
+        for path in (entry.get("_path"), entry.get("original_path")):
+            if isinstance(path, str):
+                _map_to_package(path, site_packages, packaged)
     return packaged
+
+
+def _map_to_package(path: str, site_packages: str | None, packaged: dict[str, str]) -> None:
+    if site_packages and path.startswith(site_packages + "/"):
+        packaged[path] = "site-packages" + path[len(site_packages) :]
+        return
+    match = _SITE_PACKAGES.match(path) if not site_packages else None
+    if match:
+        packaged[path] = "site-packages/" + path[match.end() :]
+    elif path.startswith("bin/") and path.count("/") == 1:
+        packaged[path] = "python-scripts/" + path[len("bin/") :]
 
 
 def _infer_site_packages(files: list[str], sources: list[str]) -> str | None:
