@@ -252,3 +252,15 @@ def test_the_fix_for_a_wheel_conda_pypi_installed(
     assert finding["fix"] == (
         f"conda remove -p {prefix} --force newproj && conda pypi install -p {prefix} newproj==0.1"
     )
+
+
+def test_uv_over_a_rattler_environment(sandbox: Conda, channel: Path, tmp_path: Path) -> None:
+    """An environment touched by more than one tool: pixi's packages, then uv."""
+    prefix = make_rattler_env(channel, tmp_path)
+    wheel = build_wheel(tmp_path / "wheels", "pyfoo", "1.0", {"pyfoo/__init__.py": b""})
+    uv_install(sandbox, prefix, "--reinstall", str(wheel))
+    report = verify(sandbox, prefix)
+    (overlap,) = findings(report, "pip-overlap")
+    assert (overlap["package"], overlap["installer"]) == ("pyfoo-1.0-pyh0_0", "uv")
+    # uv removed what conda's RECORD listed and wrote its own files: errors on pyfoo
+    assert ("missing-file", f"{SITE_PACKAGES}/pyfoo/cli.py") in summary(report)
