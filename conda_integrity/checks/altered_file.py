@@ -6,9 +6,12 @@ compared with:
 
 - regular files: size (except text files whose prefix conda rewrote, where the
   record holds the package's size) and SHA-256 against ``sha256_in_prefix``;
-- symlinks: the target, against the package cache's link. conda copies the
-  file an absolute symlink points to, so a regular file stands in for those;
-- ``.pyc`` files and entry points: kind only (no hash is recorded for them).
+- symlinks: the target, against the SHA-256 of its target string where the
+  record gives one (rattler), else the package cache's link, else the link the
+  newest snapshot saw (the cache may have been cleaned). conda copies the file
+  an absolute symlink points to, so a regular file stands in for those;
+- ``.pyc`` files and entry points: kind only where the record has no hash for
+  them (conda's); an entry point rattler wrote also by its size and hash.
 
 A path owned by several records is judged by the clobbered-file check instead.
 
@@ -20,12 +23,13 @@ again. Its finding says so, and its fix removes the cached package first.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
-from ..records.fixes import clear_cached_package, exact_spec, reinstall
+from ..records.fixes import clear_cached_package, exact_spec, from_wheel, reinstall
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .base import RECORD, Check
 from .difference import Difference, difference
@@ -43,15 +47,41 @@ def _expected_kinds(owned: OwnedPath, cache_target: str | None) -> tuple[str, ..
     return ("file",)
 
 
+def _expected_target(owned: OwnedPath, state: PrefixState) -> str | None:
+    """The target the link should have, where something says: the package cache's
+    link, else the one the newest snapshot saw."""
+    disk = state.disk
+    target = disk.cache_link_targets.get(owned.path)
+    return target if target is not None else disk.snapshot_link_targets.get(owned.path)
+
+
+def _retargeted(owned: OwnedPath, target: str, expected: str | None) -> Difference | None:
+    """A link judged by the hash of its target string that its record gives."""
+    if hashlib.sha256(os.fsencode(target)).hexdigest() == owned.target_sha256:
+        return None
+    what = f"points to {target}, not {expected}" if expected else f"points to {target}"
+    if expected is None:
+        what += ", not where its record says (by the SHA-256 of the target)"
+    return Difference(
+        "symlink-target",
+        what,
+        {"target": expected, "target_sha256": owned.target_sha256},
+        {"target": target},
+    )
+
+
 def _judge(owned: OwnedPath, state: PrefixState) -> Difference | None:
     disk = state.disk
-    cache_target = disk.cache_link_targets.get(owned.path)
+    expected_target = _expected_target(owned, state) if owned.kind == SYMLINK else None
+    target = disk.link_targets.get(owned.path)
+    if owned.target_sha256 is not None and target is not None:
+        return _retargeted(owned, target, expected_target)
     found = difference(
         owned,
         disk.stats[owned.path],
-        kinds=_expected_kinds(owned, cache_target),
-        target=disk.link_targets.get(owned.path),
-        expected_target=cache_target,
+        kinds=_expected_kinds(owned, expected_target),
+        target=target,
+        expected_target=expected_target,
         sha256=disk.sha256.get(owned.path),
         differs="content differs",
     )
@@ -71,14 +101,18 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
         if detail == "sha256"
         else f"{what}; {record.name}-{record.version} installed it"
     )
-    fix = reinstall(state.prefix, record)
+    fix = reinstall(state.prefix, record, tools=state.reinstaller)
     links = state.disk.stats[owned.path].st_nlink
     if detail in ("sha256", "size") and links > 1 and record.extracted_package_dir:
         message += (
             f"; it has {links} hard links: the package cache's copy and every environment"
             " linked to it changed too (conda integrity verify --pkgs-dirs names them)"
         )
-        fix = clear_cached_package(record.extracted_package_dir, exact_spec(record), [state.prefix])
+        if state.reinstaller.pixi is None and not from_wheel(record):
+            spec = exact_spec(record)
+            fix = clear_cached_package(record.extracted_package_dir, spec, [state.prefix])
+        else:
+            fix = f"{clear_cached_package(record.extracted_package_dir, None, [])} && {fix}"
     return CHECK.finding(
         message,
         package=record.stem,

@@ -1,5 +1,6 @@
-"""pip-overlap: a Python distribution conda did not install (pip, uv, ``setup.py
-install``) that wrote over files of a conda package, or that has the project
+"""pip-overlap: a Python distribution conda did not install (pip, uv, poetry,
+``setup.py install``: every installer other than conda alike, named from its
+``INSTALLER``) that wrote over files of a conda package, or that has the project
 name of a conda package.
 
 pip does not read conda's records: ``pip install`` over a conda package
@@ -60,7 +61,8 @@ def check(state: PrefixState) -> Iterator[Finding]:
             if stem in named:
                 what = f"{_who(distribution)} has the name of conda's {label}"
                 what += f" and wrote over its files {_files(files)}" if files else ""
-                what += "; conda and pip each think they manage it"
+                other = distribution.installer or "another tool"
+                what += f"; conda and {other} each think they manage it"
             else:
                 what = (
                     f"{_who(distribution)} wrote over {len(files)} of {label}'s files: "

@@ -2,8 +2,9 @@
 
 Places where unowned files are normal are left out: ``conda-meta/``,
 ``__pycache__`` folders and bytecode Python writes, conda's own files in a base
-environment (``.condarc``, ``condabin/``, ``conda-bld/``), and ``pkgs/`` and
-``envs/``, which the walk does not enter.
+environment (``.condarc``, ``condabin/``, ``conda-bld/``), ``pkgs/`` and
+``envs/``, which the walk does not enter, and the files other tools that manage
+environments put there on purpose (:data:`TOOL_FILES`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,24 @@ from ..observe.prefix_state import PrefixState
 from .base import ENVIRONMENT, Check
 
 NORMAL_TOP_LEVEL = frozenset({"conda-meta", ".condarc", ".nonadmin", "condabin", "conda-bld"})
+#: files and folders at the top of an environment that a tool writes on purpose, and
+#: what they are (pixi's markers ``conda-meta/pixi``, ``conda-meta/pixi_env_prefix``
+#: and ``conda-meta/.pixi-environment-fingerprint`` are in ``conda-meta/``, which
+#: holds no records but ``*.json`` files)
+TOOL_FILES = {
+    "CACHEDIR.TAG": "rattler's (pixi's) tag that keeps backup tools out of the environment",
+    ".trash": "rattler's (pixi's) folder for files it could not delete yet; it empties it",
+}
 
 
 def _normal(path: str) -> bool:
     top = path.split("/", 1)[0]
-    return top in NORMAL_TOP_LEVEL or "__pycache__/" in path or path.endswith((".pyc", ".pyo"))
+    return (
+        top in NORMAL_TOP_LEVEL
+        or top in TOOL_FILES
+        or "__pycache__/" in path
+        or path.endswith((".pyc", ".pyo"))
+    )
 
 
 def check(state: PrefixState) -> Iterator[Finding]:

@@ -24,7 +24,7 @@ from stat import S_ISDIR
 
 from .. import __version__
 from ..records.installed import PACKAGE_FIELDS, InstalledPackage, package_fields
-from ..records.model import FILE, PYC, Record
+from ..records.model import ENTRY_POINT, FILE, PYC, Record
 from ..store import schema
 from ..store.state_file import StateFile
 from .disk import PrefixDisk, relative_lstat
@@ -232,7 +232,7 @@ class CleanRecords:
                 continue
             if info.st_ctime_ns >= settled:
                 return False
-            if owned.kind == FILE and owned.sha256:
+            if owned.kind in (FILE, ENTRY_POINT) and owned.sha256:
                 if owned.path not in disk.sha256:
                     return False  # content not verified (--fast, or unreadable)
                 content += info.st_size

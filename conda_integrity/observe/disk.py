@@ -47,6 +47,8 @@ class PrefixDisk(DiskFacts):
     executables: dict[str, frozenset[str]] = field(default_factory=dict)
     #: st_mode of owned paths in the newest snapshot, where the same record owned them
     snapshot_modes: dict[str, int] = field(default_factory=dict)
+    #: symlink targets of owned paths in that snapshot, where the same record owned them
+    snapshot_link_targets: dict[str, str] = field(default_factory=dict)
     #: the number of that snapshot
     snapshot: int | None = None
     #: owned paths that cannot exist because a folder on their way is a symlink

@@ -29,7 +29,7 @@ from ..store import schema
 from ..store.state_file import StateFile
 
 FILE_NAME = "modes.json"
-FORMAT = 1
+FORMAT = 2  # 2: noarch paths of mamba and rattler records map to their package paths
 #: one package's entry (see :meth:`ModeBaseline.executables`)
 ENTRY_FORMAT = schema.fields(
     {"id": schema.text, "executables": schema.list_of(schema.text)}, {"source": schema.text}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..records.fixes import Reinstaller
 from ..records.installed import InstalledPackage
 from ..records.model import BadRecord, Record
 from ..store.journal import OpenTransaction
@@ -53,6 +54,8 @@ class PrefixState:
     environment_file: EnvironmentFile | None = None
     #: folders of the prefix's state folder that conda-integrity does not use
     untrusted_state: tuple[UntrustedState, ...] = ()
+    #: what decides the tool a fix reinstalls with (pixi, conda-pypi, conda)
+    reinstaller: Reinstaller = field(default_factory=Reinstaller)
 
     @property
     def whole(self) -> bool:

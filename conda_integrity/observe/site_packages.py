@@ -2,11 +2,14 @@
 them conda did not install.
 
 A distribution is conda's when a conda record owns its metadata (the files of
-its ``*.dist-info`` or ``*.egg-info``); any other one was put there by pip, uv,
-``setup.py install`` or by hand. For those, verify reads ``INSTALLER``,
-``METADATA`` (or ``PKG-INFO``) and the list of files they installed (``RECORD``,
-or an egg's ``installed-files.txt``), and notes which of those files conda
-records own: that is what the pip-overlap check reports.
+its ``*.dist-info`` or ``*.egg-info``) and its ``INSTALLER`` is still the one
+the record installed; any other one was put there by pip, uv, poetry,
+``setup.py install`` or by hand (``uv pip install --reinstall`` of a conda
+package writes a new ``*.dist-info`` of the same name, saying ``uv``). For
+those, verify reads ``INSTALLER``, ``METADATA`` (or ``PKG-INFO``) and the list
+of files they installed (``RECORD``, or an egg's ``installed-files.txt``), and
+notes which of those files conda records own: that is what the pip-overlap
+check reports.
 
 These files are read as the prefix's own files are: ``lstat`` first, regular
 files only, never through a symlink (a metadata folder that is a symlink is not
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import os
 import posixpath
@@ -130,10 +134,13 @@ def observe_site_packages(
     settled_ns: int,
     reuse: bool,
     save: bool,
+    installers: Callable[[], dict[str, str]] | None = None,
 ) -> SitePackages | None:
     """The distributions of ``site_packages`` (relative to the prefix); None when
     there is no such folder. ``owners`` gives each path conda records own, with
-    the stem of its record; it is called only when the folder must be read."""
+    the stem of its record, and ``installers`` the SHA-256 the records give each
+    ``*.dist-info/INSTALLER`` they own; both are called only when the folder must
+    be read."""
     full = os.path.join(prefix, site_packages)
     try:
         info = os.lstat(full)
@@ -148,7 +155,9 @@ def observe_site_packages(
         found = _from_json(site_packages, kept, prefix)
         if found is not None:
             return found
-    found, settled = _scan(prefix, site_packages, owners(), settled_ns)
+    found, settled = _scan(
+        prefix, site_packages, owners(), settled_ns, installers() if installers else {}
+    )
     if save and settled and info.st_ctime_ns < settled_ns:
         memo.save(prefix, MEMO, key, _to_json(found, prefix))
     return found
@@ -206,7 +215,11 @@ class _Reader:
 
 
 def _scan(
-    prefix: str, site_packages: str, owners: dict[str, str], settled_ns: int
+    prefix: str,
+    site_packages: str,
+    owners: dict[str, str],
+    settled_ns: int,
+    installers: dict[str, str],
 ) -> tuple[SitePackages, bool]:
     reader = _Reader()
     if not Containment(prefix).inside(site_packages):
@@ -223,6 +236,8 @@ def _scan(
                 path = f"{site_packages}/{name}"
                 owner = _conda_owner(path, owners)
                 project, version = _from_folder_name(name)
+                if owner is not None and _reinstalled(folder, name, path, installers):
+                    owner = None
                 if owner is not None:
                     distributions.append(Distribution(path, project, version, conda_record=owner))
                     continue
@@ -241,6 +256,22 @@ def _scan(
         reader.unread[site_packages] = f"cannot be listed: {error.strerror or error}"
         return SitePackages(site_packages, (), reader.unread), False
     return SitePackages(site_packages, tuple(distributions), reader.unread), settled
+
+
+def _reinstalled(site: _Folder, name: str, path: str, installers: dict[str, str]) -> bool:
+    """Whether another installer wrote this conda-owned ``*.dist-info`` anew: its
+    ``INSTALLER`` is not the one the record installed."""
+    expected = installers.get(f"{path}/INSTALLER")
+    if expected is None:
+        return False
+    try:
+        with _opened(name, site) as folder:
+            read = read_file(folder.at("INSTALLER"), MAX_BYTES, dir_fd=folder.fd)
+    except OSError:
+        return False  # the record's own findings say what became of it
+    if read.data is None:
+        return False
+    return hashlib.sha256(read.data).hexdigest() != expected
 
 
 def _conda_owner(path: str, owners: dict[str, str]) -> str | None:

@@ -8,12 +8,30 @@ Each record becomes a :class:`Record` whose :class:`OwnedPath` entries say
 what conda put at each path of the prefix, already mapped to where it is in
 the prefix (noarch python files are recorded under their package path,
 ``site-packages/...``, but live in the environment's site-packages).
+
+conda is not the only writer of records, and each entry is judged by what it
+states, in the words of the tool that wrote it:
+
+- conda: noarch paths as package paths; ``sha256_in_prefix`` on every file and
+  softlink (a softlink's is the packaged content of its target); no hash for
+  entry points.
+- mamba (its linker, ``libmamba/src/core/link.cpp``): noarch paths as installed
+  paths; ``sha256_in_prefix`` always written, a softlink's being the content
+  its target resolves to (checked on the target itself); ``size_in_bytes`` of a
+  prefix-replaced file is the package's.
+- rattler (pixi, py-rattler; ``rattler/src/install/link.rs``): noarch paths as
+  installed paths; ``sha256_in_prefix`` left out when it equals ``sha256`` (also
+  for prefix-replaced files); a softlink's ``sha256_in_prefix`` is the SHA-256 of
+  its target *string*; entry points with their hash and size; a file that lost a
+  clobber renamed to ``__clobbers__/...`` with its package path in
+  ``original_path``; ``requested_specs`` (a list) and no ``requested_spec``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -51,6 +69,8 @@ class OwnedPath(NamedTuple):
     source: str | None = None
     #: "text" or "binary" when conda replaced a prefix placeholder in this file
     prefix_mode: str | None = None
+    #: for a softlink rattler wrote: the SHA-256 of its target string
+    target_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,13 @@ class BadRecord:
 
 class _Corrupt(Exception):
     pass
+
+
+def written_by_rattler(raw: dict[str, Any]) -> bool:
+    """Whether rattler (pixi, py-rattler) wrote this record: it writes the list
+    ``requested_specs`` and never ``requested_spec``, which conda (with or without
+    the list) and mamba write whenever a spec was asked for."""
+    return isinstance(raw.get("requested_specs"), list) and "requested_spec" not in raw
 
 
 def read_raw(path: str) -> dict[str, Any] | BadRecord:
@@ -171,8 +198,11 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
     entries: dict[str, OwnedPath] = {}
     if has_paths_data:
         relocate = _noarch_relocation(noarch, files, paths_data, site_packages)
+        # a record names noarch files by package path (conda) or by installed path
+        packaged = {} if relocate else _noarch_package_paths(noarch, paths_data, site_packages)
+        rattler = written_by_rattler(raw)
         for entry in _paths_entries(paths_data):
-            owned = _owned_path(entry, relocate)
+            owned = _owned_path(entry, relocate, packaged, rattler)
             entries[owned.path] = owned
     for path in files:
         if path not in entries:
@@ -212,31 +242,46 @@ def _paths_entries(paths_data: Any) -> list[dict[str, Any]]:
     return entries
 
 
-def _owned_path(entry: dict[str, Any], relocate: dict[str, str]) -> OwnedPath:
-    source = entry["_path"]
-    path = relocate.get(source, source)
+def _owned_path(
+    entry: dict[str, Any], relocate: dict[str, str], packaged: dict[str, str], rattler: bool
+) -> OwnedPath:
+    recorded = entry["_path"]
+    path = relocate.get(recorded, recorded)
+    # the package path: rattler keeps it in original_path for a file it renamed into
+    # __clobbers__/; mamba and rattler record noarch files where they were installed
+    original = entry.get("original_path")
+    source = original if isinstance(original, str) and original else recorded
+    source = packaged.get(source, source)
     path_type = entry.get("path_type", "hardlink")
     if path_type == "hardlink":
         placeholder = entry.get("prefix_placeholder")
         mode = entry.get("file_mode") if placeholder else None
         sha256 = _sha256_field(entry, "sha256_in_prefix")
-        if sha256 is None and not placeholder:
+        if sha256 is None and (not placeholder or rattler):
+            # rattler leaves sha256_in_prefix out when it equals sha256
             sha256 = _sha256_field(entry, "sha256")
-        size = entry.get("size_in_bytes")
-        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-            raise _Corrupt(f"gives {source!r} a size that is not a whole number")
-        if mode == "text":
-            size = None  # conda records the package's size; the prefix changes it
+        size = _size_field(entry)
+        if mode == "text" and not rattler:
+            size = None  # conda and mamba record the package's size; the prefix changes it
         return OwnedPath(path, FILE, sha256, size, source, mode)
     if path_type == "softlink":
-        return OwnedPath(path, SYMLINK, source=source)
+        target_sha256 = _sha256_field(entry, "sha256_in_prefix") if rattler else None
+        return OwnedPath(path, SYMLINK, source=source, target_sha256=target_sha256)
     if path_type == "directory":
         return OwnedPath(path, DIRECTORY, source=source)
     if path_type == "pyc_file":
         return OwnedPath(path, PYC)
     if path_type in _ENTRY_POINT_TYPES:
-        return OwnedPath(path, ENTRY_POINT)
-    raise _Corrupt(f"gives {source!r} an unknown path_type {path_type!r}")
+        # conda records no hash for the entry points it writes; rattler does
+        return OwnedPath(path, ENTRY_POINT, _sha256_field(entry, "sha256"), _size_field(entry))
+    raise _Corrupt(f"gives {recorded!r} an unknown path_type {path_type!r}")
+
+
+def _size_field(entry: dict[str, Any]) -> int | None:
+    size = entry.get("size_in_bytes")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise _Corrupt(f"gives {entry['_path']!r} a size that is not a whole number")
+    return size
 
 
 def _sha256_field(entry: dict[str, Any], key: str) -> str | None:
@@ -269,6 +314,40 @@ def _noarch_relocation(
     if site_packages is None:
         return {}
     return {s: get_python_noarch_target_path(s, site_packages) for s in sources}
+
+
+#: the path types of files linked from the package (entry points and .pyc are written)
+_LINKED = ("hardlink", "softlink")
+_SITE_PACKAGES = re.compile(r"(lib/python\d+\.\d+t?|Lib)/site-packages/")
+
+
+def _noarch_package_paths(
+    noarch: str | None, paths_data: Any, site_packages: str | None
+) -> dict[str, str]:
+    """For a noarch python record that names its files where they were installed
+    (mamba, rattler): installed path -> package path (``site-packages/x``,
+    ``python-scripts/x``), which is where the package cache has them."""
+    if noarch != "python" or not isinstance(paths_data, dict):
+        return {}
+    packaged: dict[str, str] = {}
+    for entry in paths_data.get("paths") or ():
+        if not isinstance(entry, dict) or entry.get("path_type", "hardlink") not in _LINKED:
+            continue
+        for path in (entry.get("_path"), entry.get("original_path")):
+            if isinstance(path, str):
+                _map_to_package(path, site_packages, packaged)
+    return packaged
+
+
+def _map_to_package(path: str, site_packages: str | None, packaged: dict[str, str]) -> None:
+    if site_packages and path.startswith(site_packages + "/"):
+        packaged[path] = "site-packages" + path[len(site_packages) :]
+        return
+    match = _SITE_PACKAGES.match(path) if not site_packages else None
+    if match:
+        packaged[path] = "site-packages/" + path[match.end() :]
+    elif path.startswith("bin/") and path.count("/") == 1:
+        packaged[path] = "python-scripts/" + path[len("bin/") :]
 
 
 def _infer_site_packages(files: list[str], sources: list[str]) -> str | None:

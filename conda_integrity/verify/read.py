@@ -28,6 +28,7 @@ from ..observe.disk import Observer, Owners, PrefixDisk, owners_of
 from ..observe.environment_file import read_environment_file
 from ..observe.inodes import InodeHashes
 from ..observe.known_hashes import RACY_SECONDS, KnownHashes
+from ..observe.managers import reinstaller
 from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
@@ -100,7 +101,8 @@ def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> se
 
 
 def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: PrefixDisk) -> None:
-    """The modes ``snapshot`` saw for the paths of ``records`` (same owner)."""
+    """The modes and symlink targets ``snapshot`` saw for the paths of ``records``
+    (same owner)."""
     if snapshot is None:
         return
     try:
@@ -115,6 +117,8 @@ def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: Pref
             item = files.get(owned.path)
             if item is not None and item.mode:
                 disk.snapshot_modes[owned.path] = item.mode
+                if item.target is not None:
+                    disk.snapshot_link_targets[owned.path] = item.target
 
 
 def _site_packages(
@@ -139,7 +143,18 @@ def _site_packages(
         owned.update((owned_path.path, r.stem) for r in records for owned_path in r.paths)
         return owned
 
-    return observe_site_packages(prefix, site_packages, owners, key, settled_ns, reuse, save)
+    def installers() -> dict[str, str]:
+        # records remembered clean have their INSTALLER as installed: only parsed ones
+        return {
+            owned.path: owned.sha256
+            for record in records
+            for owned in record.paths
+            if owned.sha256 and owned.path.endswith(".dist-info/INSTALLER")
+        }
+
+    return observe_site_packages(
+        prefix, site_packages, owners, key, settled_ns, reuse, save, installers
+    )
 
 
 @dataclass
@@ -278,6 +293,7 @@ def read_state(
         site_packages=site_packages,
         environment_file=wanted,
         untrusted_state=tuple(untrusted_state(prefix)),
+        reinstaller=reinstaller(prefix, tuple(checked)),
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal
