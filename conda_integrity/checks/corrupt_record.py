@@ -1,8 +1,11 @@
 """corrupt-record: a conda-meta record conda cannot use.
 
 conda refuses to load a prefix with an unparseable record
-(``CorruptedEnvironmentError``) and silently skips one whose file name is not
-its name-version-build, so every such file is an error here.
+(``CorruptedEnvironmentError``), or one its record model rejects, and silently
+skips one whose file name is not its name-version-build, so every such file is
+an error here; so is an entry that is not a regular file (conda would wait on a
+FIFO, read a device without end, or read a record from outside the prefix
+through a symlink) and one this user cannot read (conda cannot either).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ def _name_of(stem: str) -> str | None:
 def check(state: PrefixState) -> Iterator[Finding]:
     for bad in state.bad_records:
         if bad.unreadable:
-            continue  # reported as unreadable
+            continue  # gone while it was read: reported as unreadable
         yield CHECK.finding(
             f"the record {bad.reason}",
             package=bad.stem,

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..checks import corrupt_record
 from ..compat import CREATE_COMMANDS, FROM_FILE_COMMANDS, names_target, target_prefix
 from ..exceptions import IntegrityInputError, IntegrityRefusal
 from ..settings import OFF, REFUSE, integrity_mode, integrity_timeout
@@ -141,9 +142,13 @@ def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
         if mode != REFUSE:
             messages.say("\n".join([session.refusal, messages.verify_hint(prefix)]))
 
-    refuse_at_once = before.others or not refuses_in_transaction()
+    # conda reads every record before its transaction: a corrupt one may stop it, or
+    # make it wait on a FIFO for ever, before the transaction action could refuse
+    corrupt = any(problem.code == corrupt_record.CHECK.code for problem in before.problems)
+    refuse_at_once = before.others or corrupt or not refuses_in_transaction()
     if mode == REFUSE and session.refusal and not in_transaction and refuse_at_once:
-        # another conda at work: refuse at once, even a command with nothing to do
+        # another conda at work, or a corrupt record: refuse at once, even a command
+        # with nothing to do
         raise IntegrityRefusal(messages.refusal(session))
 
     if context.dry_run:

@@ -23,7 +23,10 @@ conda's reading of the format (``History.parse`` and ``construct_states``):
 - packages are compared by ``name-version-build`` only: the channel part before
   ``::`` may be a canonical name, a URL (mamba) or absent (old histories).
 
-The parse is kept in a memo by the history file's stat key
+The file is read only when it is a regular file of at most MAX_HISTORY_BYTES
+(never through a symlink, never a FIFO or device); anything else is a problem
+of the whole file. The parse is kept in a memo by the history file's stat key
+and conda's version, whose ``MatchSpec`` judges the spec lines
 (``conda-meta/integrity/history.json``): a large history is read once.
 """
 
@@ -32,12 +35,19 @@ from __future__ import annotations
 import ast
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
+from ..records.model import not_read
+from ..records.reader import readable
+from ..safe_read import ABSENT, read_file
 from ..store import memo, schema
 
 HISTORY = "conda-meta/history"
 MEMO = "history.json"
+#: the largest history read: conda appends a few hundred bytes per transaction,
+#: so this is hundreds of thousands of transactions
+MAX_HISTORY_BYTES = 128 * 1024 * 1024
 #: what the memo keeps (see ``_to_json``)
 MEMO_FORMAT = schema.fields(
     {
@@ -201,25 +211,30 @@ def _stat_key(info: os.stat_result) -> list[int]:
 def read_history(prefix: str, settled_ns: int, reuse: bool, save: bool) -> HistoryState:
     """The parsed ``conda-meta/history`` of ``prefix`` (kept in a memo by its stat key:
     read from it if ``reuse``, written to it if ``save``)."""
+    from conda import __version__ as conda_version
+
     path = os.path.join(prefix, HISTORY)
     try:
-        info = os.stat(path)
+        info = os.lstat(path)
     except FileNotFoundError:
         return HistoryState(exists=False)
     except OSError as error:
-        return _unreadable(error)
-    key = _stat_key(info)
-    kept = memo.load(prefix, MEMO, key, MEMO_FORMAT) if reuse else None
+        return _unreadable(f"cannot be examined ({error.strerror or error})")
+    key = [*_stat_key(info), str(conda_version)]
+    # what was read of it says nothing about whether this user may read it
+    usable = stat.S_ISREG(info.st_mode) and readable(path)
+    kept = memo.load(prefix, MEMO, key, MEMO_FORMAT) if reuse and usable else None
     if isinstance(kept, dict):
         try:
             return _from_json(kept)
         except (TypeError, KeyError, ValueError):
             pass
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return _unreadable(error)
+    read = read_file(path, MAX_HISTORY_BYTES)
+    data = read.data
+    if data is None:
+        if read.problem == ABSENT:
+            return HistoryState(exists=False)
+        return _unreadable(not_read(path, read.problem))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -240,9 +255,10 @@ def read_history(prefix: str, settled_ns: int, reuse: bool, save: bool) -> Histo
     return state
 
 
-def _unreadable(error: OSError) -> HistoryState:
-    reason = f"conda-meta/history cannot be read: {error.strerror or error}"
-    return HistoryState(problems=(HistoryProblem(0, "", reason),))
+def _unreadable(reason: str) -> HistoryState:
+    """The history as a whole could not be read: ``reason`` says why."""
+    text = f"conda-meta/history {reason}; verify did not read it"
+    return HistoryState(problems=(HistoryProblem(0, "", text),))
 
 
 def _to_json(state: HistoryState) -> dict:

@@ -3,6 +3,8 @@
 The raw JSON is read rather than conda's ``PrefixRecord``: records loaded by
 conda <= 25.11 drop ``sha256``, ``sha256_in_prefix`` and ``size_in_bytes``,
 and loading ``PrefixData`` with pip interoperability on can delete records.
+(conda's model still judges whether conda can load a record:
+:mod:`.conda_verdict`.)
 
 Each record becomes a :class:`Record` whose :class:`OwnedPath` entries say
 what conda put at each path of the prefix, already mapped to where it is in
@@ -29,11 +31,14 @@ states, in the words of the tool that wrote it:
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from ..safe_read import ABSENT, read_file
 
 # The kinds of owned path, after conda's path types
 FILE = "file"  # hardlink or copy of a regular file (path_type "hardlink")
@@ -48,8 +53,22 @@ _ENTRY_POINT_TYPES = {
     "windows_python_entry_point_script",
     "windows_python_entry_point_exe",
 }
+_PATH_TYPES = frozenset({"hardlink", "softlink", "directory", "pyc_file", *_ENTRY_POINT_TYPES})
 _HEX = frozenset("0123456789abcdef")
 _WINDOWS = os.name == "nt"
+
+#: the largest record read: the largest in a 44,000-file environment of torch,
+#: jax, pandas and more (torch's, 14,617 paths) is 6.6 MB; this is 20 times that
+MAX_RECORD_BYTES = 128 * 1024 * 1024
+#: byte-order marks conda never writes (UTF-32 before UTF-16: FF FE 00 00 starts with FF FE)
+_BOMS = (
+    (codecs.BOM_UTF8, "starts with a UTF-8 byte-order mark"),
+    (codecs.BOM_UTF32_LE, "is UTF-32 text (it starts with a byte-order mark)"),
+    (codecs.BOM_UTF32_BE, "is UTF-32 text (it starts with a byte-order mark)"),
+    (codecs.BOM_UTF16_LE, "is UTF-16 text (it starts with a byte-order mark)"),
+    (codecs.BOM_UTF16_BE, "is UTF-16 text (it starts with a byte-order mark)"),
+)
+_NOT_UTF8 = "conda writes records as plain UTF-8, and conda 25 and older cannot load this one"
 
 
 class OwnedPath(NamedTuple):
@@ -104,7 +123,8 @@ class BadRecord:
 
     file: str
     reason: str
-    #: the file could not be read at all (permissions, I/O), as opposed to corrupt
+    #: the file was gone by the time it was read (conda removing it meanwhile): a
+    #: warning, not damage
     unreadable: bool = False
 
     @property
@@ -124,26 +144,50 @@ def written_by_rattler(raw: dict[str, Any]) -> bool:
 
 
 def read_raw(path: str) -> dict[str, Any] | BadRecord:
-    """Parse one record file; a file that does not parse becomes a BadRecord."""
+    """Parse one record file; a file that does not parse becomes a BadRecord.
+
+    Only a regular file of at most MAX_RECORD_BYTES is opened (never a symlink,
+    FIFO or device), and only UTF-8 text is taken, as conda writes it.
+    """
     file = f"conda-meta/{os.path.basename(path)}"
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        return BadRecord(file, "is a directory, not a record file")
-    except OSError as error:
-        return BadRecord(file, f"cannot be read: {error.strerror or error}", unreadable=True)
+    read = read_file(path, MAX_RECORD_BYTES)
+    data = read.data
+    if data is None:
+        if read.problem == ABSENT:
+            return BadRecord(file, "was removed while it was being read", unreadable=True)
+        return BadRecord(file, not_read(path, read.problem))
     if not data.strip():
         return BadRecord(file, "is empty (conda was probably killed while writing it)")
+    for bom, reason in _BOMS:
+        if data.startswith(bom):
+            return BadRecord(file, f"{reason}: {_NOT_UTF8}")
+    if b"\x00" in data[:4]:  # JSON starts with ASCII: UTF-16 or UTF-32 without a mark
+        return BadRecord(file, f"is UTF-16 or UTF-32 text (it has NUL bytes): {_NOT_UTF8}")
     try:
-        raw = json.loads(data)
-    except UnicodeDecodeError:
-        return BadRecord(file, "is not UTF-8 text")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return BadRecord(file, f"is not UTF-8 text ({error.reason} at byte {error.start})")
+    try:
+        raw = json.loads(text)
     except ValueError as error:
         return BadRecord(file, f"is not valid JSON ({error})")
+    except RecursionError:
+        return BadRecord(file, "nests lists or objects too deep to be read (conda cannot either)")
     if not isinstance(raw, dict):
         return BadRecord(file, f"holds a JSON {type(raw).__name__}, not an object")
     return raw
+
+
+def not_read(path: str, problem: str | None) -> str:
+    """Why ``path`` was not read, naming what a symlink points to (reading the link
+    opens nothing)."""
+    problem = problem or "cannot be read"
+    if problem.startswith("is a symbolic link"):
+        try:
+            return f"is a symbolic link (to {os.readlink(path)}), which is never followed"
+        except OSError:
+            pass
+    return problem
 
 
 def python_site_packages(raws: list[dict[str, Any]]) -> str | None:
@@ -162,16 +206,44 @@ def python_site_packages(raws: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def build_record(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record | BadRecord:
+class PathLimits(NamedTuple):
+    """How long a path in the prefix may be on its file system, in bytes."""
+
+    #: one name (a component of a path)
+    name_bytes: int = 255
+    #: a path relative to the prefix
+    path_bytes: int = 4094
+
+    @classmethod
+    def of(cls, prefix: str) -> PathLimits:
+        """The limits of the file system ``prefix`` is on."""
+        try:
+            name_max = os.pathconf(prefix, "PC_NAME_MAX")
+            path_max = os.pathconf(prefix, "PC_PATH_MAX")
+        except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or no answer
+            return cls()
+        if name_max <= 0 or path_max <= 0:  # the file system sets no limit
+            return cls(1 << 30, 1 << 30)
+        # PATH_MAX counts the terminating NUL; the prefix and a "/" come first
+        return cls(name_max, path_max - 1 - len(os.fsencode(prefix)) - 1)
+
+
+#: the limits of a Linux file system (ext4, xfs, btrfs, tmpfs)
+USUAL_LIMITS = PathLimits()
+
+
+def build_record(
+    stem: str, raw: dict[str, Any], site_packages: str | None, limits: PathLimits = USUAL_LIMITS
+) -> Record | BadRecord:
     """Turn a parsed record into a :class:`Record`, or say why it is corrupt."""
     file = f"conda-meta/{stem}.json"
     try:
-        return _build(stem, raw, site_packages)
+        return _build(stem, raw, site_packages, limits)
     except _Corrupt as reason:
         return BadRecord(file, str(reason))
 
 
-def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
+def _build(stem: str, raw: dict[str, Any], site_packages: str | None, limits: PathLimits) -> Record:
     identity = {key: raw.get(key) for key in ("name", "version", "build")}
     missing = [key for key, value in identity.items() if not value]
     if missing:
@@ -201,7 +273,8 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
         # a record names noarch files by package path (conda) or by installed path
         packaged = {} if relocate else _noarch_package_paths(noarch, paths_data, site_packages)
         rattler = written_by_rattler(raw)
-        for entry in _paths_entries(paths_data):
+        for number, entry in enumerate(_paths_entries(paths_data)):
+            _check_entry(entry, number)
             owned = _owned_path(entry, relocate, packaged, rattler)
             entries[owned.path] = owned
     for path in files:
@@ -209,9 +282,12 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
             entries[path] = OwnedPath(path, LISTED)
     for owned in entries.values():
         for path in (owned.path, owned.source):
-            reason = path is not None and _unsafe(path)
-            if reason:
-                raise _Corrupt(f"lists {path!r}, {reason}")
+            reason = _unsafe(path) if path is not None else None
+            if path is not None and reason is not None:
+                raise _Corrupt(f"lists {_quoted(path)}, {reason}")
+        reason = _impossible(owned.path, limits)
+        if reason:
+            raise _Corrupt(f"lists {_quoted(owned.path)}, {reason}")
 
     return Record(
         stem=stem,
@@ -233,13 +309,79 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None) -> Record:
 
 def _paths_entries(paths_data: Any) -> list[dict[str, Any]]:
     if not isinstance(paths_data, dict):
-        raise _Corrupt("has a 'paths_data' entry that is not an object")
+        raise _Corrupt(f"has a 'paths_data' that is {shown_value(paths_data)}, not an object")
     entries = paths_data.get("paths", [])
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("_path"), str) for e in entries
-    ):
-        raise _Corrupt("has a 'paths_data.paths' entry without a '_path'")
+    if not isinstance(entries, list):
+        raise _Corrupt(f"has a 'paths_data.paths' that is {shown_value(entries)}, not a list")
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise _Corrupt(f"has a paths_data entry ({number}) that is {shown_value(entry)}")
+        path = entry.get("_path")
+        if not isinstance(path, str):
+            raise _Corrupt(f"gives paths_data entry {number} a '_path' that is {shown_value(path)}")
     return entries
+
+
+#: the JSON types conda's model gives each field of a path entry (bool is not int here)
+_ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
+    "_path": (str,),
+    "path_type": (str,),
+    "prefix_placeholder": (str, type(None)),
+    "file_mode": (str, type(None)),
+    "no_link": (bool, type(None)),
+    "sha256": (str, type(None)),
+    "sha256_in_prefix": (str, type(None)),
+    "size_in_bytes": (int, type(None)),
+    "inode_paths": (list, type(None)),
+}
+_EXPECTED = {
+    "path_type": "one of conda's path types",
+    "file_mode": "'text' or 'binary'",
+    "no_link": "true or false",
+    "size_in_bytes": "a whole number of bytes",
+    "inode_paths": "a list of paths",
+}
+
+
+def _check_entry(entry: dict[str, Any], number: int) -> None:
+    """Every field conda defines for a path entry has the type conda gives it."""
+    for key, value in entry.items():
+        types = _ENTRY_FIELDS.get(key)
+        if types is None:
+            continue  # a field conda does not define: conda ignores it too
+        if type(value) not in types:
+            break
+        if key == "path_type" and value not in _PATH_TYPES:
+            raise _Corrupt(f"gives {_quoted(entry['_path'])} an unknown path_type {value!r}")
+        if (
+            (key == "file_mode" and value is not None and value not in ("text", "binary"))
+            or (key == "size_in_bytes" and value is not None and value < 0)
+            or (key == "inode_paths" and value and not all(isinstance(p, str) for p in value))
+        ):
+            break
+    else:
+        return
+    where = f"{_quoted(entry['_path'])} (paths_data entry {number})"
+    expected = _EXPECTED.get(key, "text")
+    raise _Corrupt(f"gives {where} a {key!r} that is {shown_value(value)}, not {expected}")
+
+
+def shown_value(value: Any) -> str:
+    """A JSON value as a finding names it: its kind, or a short text of it."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return _quoted(value)
+    return json.dumps(value)  # null, true, false, a number
+
+
+def _quoted(text: str) -> str:
+    """``text`` quoted, and cut short when it is long (a record may hold anything)."""
+    if len(text) <= 120:
+        return repr(text)
+    return f"{text[:60]!r}... ({len(text):,} characters)"
 
 
 def _owned_path(
@@ -274,7 +416,7 @@ def _owned_path(
     if path_type in _ENTRY_POINT_TYPES:
         # conda records no hash for the entry points it writes; rattler does
         return OwnedPath(path, ENTRY_POINT, _sha256_field(entry, "sha256"), _size_field(entry))
-    raise _Corrupt(f"gives {recorded!r} an unknown path_type {path_type!r}")
+    raise _Corrupt(f"gives {_quoted(recorded)} an unknown path_type {path_type!r}")
 
 
 def _size_field(entry: dict[str, Any]) -> int | None:
@@ -289,7 +431,7 @@ def _sha256_field(entry: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) != 64 or not _HEX.issuperset(value.lower()):
-        raise _Corrupt(f"gives {entry['_path']!r} a {key} that is not a sha256 digest")
+        raise _Corrupt(f"gives {_quoted(entry['_path'])} a {key} that is not a sha256 digest")
     return value.lower()
 
 
@@ -382,6 +524,32 @@ def _unsafe(path: str) -> str | None:
         parts = path.split("/") if ".." in path else ()
     if ".." in parts:
         return "a path that climbs out of the environment"
+    return None
+
+
+def _impossible(path: str, limits: PathLimits) -> str | None:
+    """Why ``path`` cannot exist in the prefix on its file system, or None."""
+    if path.isascii():
+        if len(path) <= limits.name_bytes and len(path) <= limits.path_bytes:
+            return None  # the common case, and no name in it can be too long
+        encoded = path.encode("ascii")
+    else:
+        try:
+            encoded = os.fsencode(path)
+        except UnicodeEncodeError:  # a lone surrogate: no file name is made of one
+            return "which is not a usable path"
+    if len(encoded) > limits.path_bytes:
+        return (
+            f"a path of {len(encoded):,} bytes: the file system allows "
+            f"{limits.path_bytes:,} in this environment"
+        )
+    if len(encoded) > limits.name_bytes:
+        longest = max(len(name) for name in encoded.split(b"/"))
+        if longest > limits.name_bytes:
+            return (
+                f"a path with a name of {longest:,} bytes: the file system allows "
+                f"{limits.name_bytes:,}"
+            )
     return None
 
 

@@ -15,7 +15,8 @@ import os
 from functools import cache
 from typing import Any, Optional
 
-from .model import Record
+from ..safe_read import read_regular_file
+from .model import MAX_RECORD_BYTES, Record
 
 ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
 Identity = tuple[Optional[str], Optional[str]]  # (sha256, md5) of the archive
@@ -37,11 +38,14 @@ def _identity(record: Record) -> Identity:
 
 
 def _read_json(path: str) -> Any:
-    """The parsed file, or None when it is absent or unusable."""
+    """The parsed file, or None when it is absent or unusable (not a regular file,
+    larger than any record, not JSON)."""
+    data = read_regular_file(path, MAX_RECORD_BYTES)
+    if data is None:
+        return None
     try:
-        with open(path, "rb") as handle:
-            return json.loads(handle.read())
-    except (OSError, ValueError):
+        return json.loads(data)
+    except (ValueError, RecursionError):
         return None
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..exceptions import IntegrityInputError
-from .model import BadRecord, Record, build_record, python_site_packages, read_raw
+from .conda_verdict import CondaVerdicts
+from .model import BadRecord, PathLimits, Record, build_record, python_site_packages, read_raw
 
 
 def not_an_environment(prefix: str) -> str | None:
@@ -47,21 +48,35 @@ def record_files(prefix: str) -> dict[str, os.stat_result]:
     return dict(sorted(found.items()))
 
 
-def read_records(prefix: str, stems: Iterable[str]) -> tuple[list[Record], list[BadRecord]]:
+def readable(path: str) -> bool:
+    """Whether this process may read ``path`` (what it remembers of a file another
+    user verified says nothing about that)."""
+    return os.access(path, os.R_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
+def read_records(
+    prefix: str, stems: Iterable[str], verdicts: CondaVerdicts | None = None
+) -> tuple[list[Record], list[BadRecord]]:
     """Parse the named records; damaged ones become BadRecords, never errors.
 
+    With ``verdicts``, a record conda's own model cannot load is a BadRecord too.
     noarch python records wait for the site-packages of python's record.
     """
     meta = os.path.join(prefix, "conda-meta")
+    limits = PathLimits.of(prefix)
     records: list[Record] = []
     bad: list[BadRecord] = []
     waiting: list[tuple[str, dict[str, Any]]] = []
     site_packages: str | None = None
 
     def build(stem: str, raw: dict[str, Any]) -> None:
-        record = build_record(stem, raw, site_packages)
+        record = build_record(stem, raw, site_packages, limits)
         if isinstance(record, BadRecord):
             bad.append(record)
+            return
+        rejected = verdicts.rejects(stem, raw) if verdicts is not None else None
+        if rejected is not None:
+            bad.append(BadRecord(record.file, rejected))
             return
         records.append(record)
 

@@ -34,9 +34,10 @@ from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
 from ..observe.walk import UNTRUSTED, Remembered, load_remembered, walk_prefix
 from ..progress import Progress
+from ..records.conda_verdict import CondaVerdicts
 from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
 from ..records.model import Record, python_site_packages
-from ..records.reader import check_prefix, read_records, record_files
+from ..records.reader import check_prefix, read_records, readable, record_files
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import Snapshot, latest
 from .interruptions import review
@@ -238,12 +239,26 @@ def read_state(
         tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
         trusted = earlier.trusted(tree.folders)
     unchanged = clean_records.unchanged(prefix, files, trusted) if whole else {}
+    # a record this user cannot read is reported, though it verified clean before
+    meta = os.path.join(prefix, "conda-meta")
+    unchanged = {
+        stem: record
+        for stem, record in unchanged.items()
+        if readable(os.path.join(meta, stem + ".json"))
+    }
     to_parse = [stem for stem in files if stem not in unchanged]
     known_hashes = KnownHashes.load(prefix) if options.use_cache and to_parse else KnownHashes()
-    records, bad_records = read_records(prefix, to_parse)
+    # kept by the record file's own stat key, conda's verdicts hold under --no-cache too
+    # (which hashes files again): judging a record costs four times parsing it
+    verdicts = (
+        CondaVerdicts.load(prefix, files, settled_ns)
+        if to_parse
+        else CondaVerdicts(files, settled_ns)
+    )
+    records, bad_records = read_records(prefix, to_parse, verdicts)
     shared = _sharing(records, unchanged) if unchanged and records else set()
     if shared:
-        more, more_bad = read_records(prefix, sorted(shared))
+        more, more_bad = read_records(prefix, sorted(shared), verdicts)
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
@@ -269,6 +284,8 @@ def read_state(
     # the checks across records: what they need is remembered with the key of what
     # it was computed from, so an unchanged environment costs a few stats here
     writable, reuse = guard_dir(prefix).writable, options.use_cache
+    if writable and to_parse:
+        verdicts.save(prefix)
     packages = tuple(InstalledPackage(r.stem, package_fields(r.raw)) for r in records) + tuple(
         u.package for u in unchanged.values()
     )

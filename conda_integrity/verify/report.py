@@ -3,6 +3,7 @@ environment), and its JSON form."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,10 +11,15 @@ from ..checks.registry import CODE_WIDTH
 from ..findings import ERROR, SEVERITIES, Finding
 
 _ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+#: surrogates that stand for no undecodable byte (those are U+DC80 to U+DCFF): a
+#: record's JSON may hold any ("\\ud800"), and no text encoding writes them
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def printable(text: str) -> str:
-    """``text`` with undecodable bytes of file names shown as ``\\xNN``."""
+    """``text`` with undecodable bytes of file names shown as ``\\xNN``, and other
+    lone surrogates as ``\\uNNNN``."""
+    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
