@@ -60,6 +60,17 @@ def _not_owned(uid: int) -> str:
     return f"belongs to uid {uid}, not to the owner of its folder"
 
 
+def _refused(info: os.stat_result, max_bytes: int, owner: int | None) -> str | None:
+    """Why a file of this stat is not read, or None."""
+    if not stat.S_ISREG(info.st_mode):
+        return not_regular(info.st_mode)
+    if info.st_size > max_bytes:
+        return _too_large(max_bytes)
+    if owner is not None and info.st_uid != owner:
+        return _not_owned(info.st_uid)
+    return None
+
+
 def read_file(
     path: str, max_bytes: int = MAX_BYTES, *, dir_fd: int | None = None, owner: int | None = None
 ) -> FileRead:
@@ -73,12 +84,9 @@ def read_file(
         return FileRead(None, ABSENT)
     except OSError as error:
         return FileRead(None, _failed(error))
-    if not stat.S_ISREG(info.st_mode):
-        return FileRead(None, not_regular(info.st_mode))
-    if info.st_size > max_bytes:
-        return FileRead(None, _too_large(max_bytes))
-    if owner is not None and info.st_uid != owner:
-        return FileRead(None, _not_owned(info.st_uid))
+    problem = _refused(info, max_bytes, owner)
+    if problem is not None:
+        return FileRead(None, problem)
     try:
         fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
@@ -90,13 +98,9 @@ def read_file(
     try:
         with os.fdopen(fd, "rb") as handle:
             # the path may have been replaced between the lstat and the open
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return FileRead(None, not_regular(info.st_mode))
-            if info.st_size > max_bytes:
-                return FileRead(None, _too_large(max_bytes))
-            if owner is not None and info.st_uid != owner:
-                return FileRead(None, _not_owned(info.st_uid))
+            problem = _refused(os.fstat(handle.fileno()), max_bytes, owner)
+            if problem is not None:
+                return FileRead(None, problem)
             data = handle.read(max_bytes + 1)  # it may have grown since the fstat
     except OSError as error:
         return FileRead(None, _failed(error, "read"))

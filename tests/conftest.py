@@ -47,6 +47,16 @@ def env(sandbox: Conda, tmp_path: Path) -> Path:
     return prefix
 
 
+@pytest.fixture
+def readable_env(env: Path) -> Path:
+    """``env``, reachable by a process without permission-bypassing powers."""
+    for folder in (env, *env.parents):
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o055)
+    return env
+
+
 @pytest.fixture(scope="session")
 def shared_sandbox(tmp_path_factory: pytest.TempPathFactory, channel: Path) -> Conda:
     return Conda(tmp_path_factory.mktemp("shared-sandbox"), channel)

@@ -65,16 +65,6 @@ def make_socket(path: Path) -> None:
         os.chdir(here)
 
 
-@pytest.fixture
-def readable_env(env: Path) -> Path:
-    """``env``, reachable by a process without permission-bypassing powers."""
-    for folder in (env, *env.parents):
-        if folder == Path("/"):
-            break
-        folder.chmod(folder.stat().st_mode | 0o055)
-    return env
-
-
 # -- entries of conda-meta that are not regular files ------------------------------------
 
 

@@ -280,16 +280,6 @@ def test_untracked_files_only_when_asked(sandbox: Conda, env: Path) -> None:
 # -- unreadable ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def readable_env(env: Path) -> Path:
-    """``env``, reachable by a process without permission-bypassing powers."""
-    for folder in (env, *env.parents):
-        if folder == Path("/"):
-            break
-        folder.chmod(folder.stat().st_mode | 0o055)
-    return env
-
-
 def test_unreadable_file_is_reported_and_the_run_goes_on(
     sandbox: Conda, readable_env: Path
 ) -> None:

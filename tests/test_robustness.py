@@ -19,6 +19,7 @@ from tests.support.helpers import (
     kill_mid_transaction,
     summary,
     verify,
+    wrong_type,
 )
 
 
@@ -162,21 +163,6 @@ def _nested(depth: int) -> list:
     return value
 
 
-def _wrong_type(value: object) -> object:
-    """A value of another JSON type than ``value``."""
-    if isinstance(value, bool):
-        return "yes"
-    if isinstance(value, (int, float)):
-        return "12"
-    if isinstance(value, str):
-        return 12
-    if isinstance(value, list):
-        return {"0": value}
-    if isinstance(value, dict):
-        return [value]
-    return [[]]
-
-
 def _each_leaf(value: object, change) -> object:  # type: ignore[no-untyped-def]
     """``value`` with ``change`` applied to every value below the top level."""
     if isinstance(value, dict):
@@ -193,12 +179,12 @@ def _first_deepest(value: object) -> object:
         key = next(iter(value))
         inner = value[key]
         changed = _first_deepest(inner) if isinstance(inner, (dict, list)) and inner else None
-        return {**value, key: changed if changed is not None else _wrong_type(inner)}
+        return {**value, key: changed if changed is not None else wrong_type(inner)}
     if isinstance(value, list) and value:
         inner = value[0]
         changed = _first_deepest(inner) if isinstance(inner, (dict, list)) and inner else None
-        return [changed if changed is not None else _wrong_type(inner), *value[1:]]
-    return _wrong_type(value)
+        return [changed if changed is not None else wrong_type(inner), *value[1:]]
+    return wrong_type(value)
 
 
 HEADER_KEYS = ("format", "version")
@@ -216,7 +202,7 @@ def _mutate_json(path: Path, how: str) -> None:
     if how == "deep":
         payload = _each_leaf(payload, lambda item: _nested(DEEP))  # type: ignore[assignment]
     elif how == "wrong-type":
-        payload = _each_leaf(payload, _wrong_type)  # type: ignore[assignment]
+        payload = _each_leaf(payload, wrong_type)  # type: ignore[assignment]
     elif how == "wrong-type-inside":
         payload = _first_deepest(payload)  # type: ignore[assignment]
     path.write_text(json.dumps({**header, **payload}))
@@ -239,7 +225,7 @@ def _mutate_snapshot(path: Path, how: str) -> None:
         if how == "deep":
             rest = _each_leaf(rest, lambda item: _nested(DEEP))  # type: ignore[assignment]
         elif how == "wrong-type":
-            rest = _each_leaf(rest, _wrong_type)  # type: ignore[assignment]
+            rest = _each_leaf(rest, wrong_type)  # type: ignore[assignment]
         else:
             rest = _first_deepest(rest)  # type: ignore[assignment]
         head = json.dumps({**keep, **rest}).encode()

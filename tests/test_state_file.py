@@ -13,6 +13,7 @@ import pytest
 from conda_integrity.safe_read import read_regular_file
 from conda_integrity.store.state_dir import StateDir, running_user
 from conda_integrity.store.state_file import StateFile
+from tests.support.helpers import wrong_type
 
 
 def folder(path: Path) -> StateDir:
@@ -170,31 +171,17 @@ def _samples() -> dict[str, tuple[object, object]]:
     }
 
 
-def _wrong_type(value: object) -> object:
-    if isinstance(value, bool):
-        return "yes"
-    if isinstance(value, (int, float)):
-        return "12"
-    if isinstance(value, str):
-        return 12
-    if isinstance(value, list):
-        return {"0": value}
-    if isinstance(value, dict):
-        return [value]
-    return [[]]
-
-
 def _each_field_wrong(value: object):  # type: ignore[no-untyped-def]
     """``value`` with one field (at any depth) of another type, for each field."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield key, {**value, key: _wrong_type(item)}
+            yield key, {**value, key: wrong_type(item)}
             for where, inner in _each_field_wrong(item):
                 yield f"{key}.{where}", {**value, key: inner}
     elif isinstance(value, list):
         for index, item in enumerate(value):
             changed = list(value)
-            changed[index] = _wrong_type(item)
+            changed[index] = wrong_type(item)
             yield str(index), changed
             for where, inner in _each_field_wrong(item):
                 yield f"{index}.{where}", [*value[:index], inner, *value[index + 1 :]]

@@ -135,3 +135,18 @@ def start_waiting_transaction(conda: Conda, prefix: Path, handshake: Path, *spec
         assert time.monotonic() < deadline
         time.sleep(0.05)
     return process
+
+
+def wrong_type(value: object) -> object:
+    """A JSON value of another type than ``value`` (for damaging state and records)."""
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "12"
+    if isinstance(value, str):
+        return 12
+    if isinstance(value, list):
+        return {"0": value}
+    if isinstance(value, dict):
+        return [value]
+    return [[]]
