@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..checks import corrupt_record
 from ..findings import Finding
-from ..verify.report import EnvironmentsReport, Report, finding_head, printable
+from ..verify.report import EnvironmentsReport, Report, finding_head, terminal_safe
 
 if TYPE_CHECKING:
     from ..store.changes import Changes
@@ -65,27 +65,27 @@ def _headline(report: Report) -> str:
             "(fast: no hashing)"
         )
     where = (
-        printable(report.prefix)
+        terminal_safe(report.prefix)
         if report.pkgs_dirs is None
-        else "package cache " + ", ".join(printable(folder) for folder in report.pkgs_dirs)
+        else "package cache " + ", ".join(terminal_safe(folder) for folder in report.pkgs_dirs)
     )
     return f"Verified {where}: {what} in {report.elapsed_s:.2f} s"
 
 
 def _finding_line(finding: Finding, verbose: bool) -> list[str]:
-    lines = [finding_head(finding) + printable(finding.message)]
+    lines = [finding_head(finding) + terminal_safe(finding.message)]
     if verbose:
         for key in VERBOSE_KEYS:
             if key in finding.extra:
                 value = json.dumps(finding.extra[key], ensure_ascii=False)
-                lines.append(f"{'':33}{key}: {printable(value)}")
+                lines.append(f"{'':33}{key}: {terminal_safe(value)}")
     return lines
 
 
 def render_text(report: Report, verbose: bool = False) -> str:
     """The human report of one prefix (or of the package caches)."""
     lines = [_headline(report)]
-    lines.extend(f"Skipped {printable(s.path)}: {s.reason}" for s in report.skipped)
+    lines.extend(f"Skipped {terminal_safe(s.path)}: {s.reason}" for s in report.skipped)
     if not report.findings:
         lines.append("No problems found.")
         return "\n".join(lines)
@@ -96,14 +96,14 @@ def render_text(report: Report, verbose: bool = False) -> str:
         groups.setdefault(finding.package or no_package, []).append(finding)
     for group in sorted(groups, key=lambda name: (name == no_package, name)):
         lines.append("")
-        lines.append(printable(group))
+        lines.append(terminal_safe(group))
         fixes: list[str] = []
         for finding in groups[group]:
             lines.extend(_finding_line(finding, verbose))
             fix = finding.fix
             if fix and fix not in fixes:
                 fixes.append(fix)
-        lines.extend(f"  to fix: {printable(fix)}" for fix in fixes)
+        lines.extend(f"  to fix: {terminal_safe(fix)}" for fix in fixes)
 
     if any(finding.code == corrupt_record.CHECK.code for finding in report.findings):
         lines.append("")
@@ -123,7 +123,7 @@ def _when(timestamp: float) -> str:
 
 
 def render_snapshot(snapshot: Snapshot) -> str:
-    label = f" ({snapshot.label})" if snapshot.label else ""
+    label = f" ({terminal_safe(snapshot.label)})" if snapshot.label else ""
     return (
         f"Snapshot {snapshot.number}{label}: {_plural(len(snapshot.records), 'package')}, "
         f"{_plural(snapshot.file_count, 'file')}."
@@ -131,12 +131,12 @@ def render_snapshot(snapshot: Snapshot) -> str:
 
 
 def render_log(prefix: str, events: list[Event], skipped: list[str] | None = None) -> str:
-    unread = [f"  skipped {printable(what)}" for what in skipped or ()]
+    unread = [f"  skipped {terminal_safe(what)}" for what in skipped or ()]
     if not events:
         return "\n".join(
-            [f"No snapshot or guarded transaction of {printable(prefix)} yet.", *unread]
+            [f"No snapshot or guarded transaction of {terminal_safe(prefix)} yet.", *unread]
         )
-    lines = [f"Snapshots and guarded transactions of {printable(prefix)}, newest first:"]
+    lines = [f"Snapshots and guarded transactions of {terminal_safe(prefix)}, newest first:"]
     for event in events:
         details = event.details
         if event.kind == "snapshot":
@@ -155,7 +155,7 @@ def render_log(prefix: str, events: list[Event], skipped: list[str] | None = Non
                 note += f"; left: {', '.join(outcome['findings'])}"
             if outcome.get("unchecked"):
                 note += f"; not checked: {outcome['unchecked']}"
-        lines.append(f"  {_when(event.time)}  {what:<37} {printable(note)}")
+        lines.append(f"  {_when(event.time)}  {what:<37} {terminal_safe(note)}")
     return "\n".join(lines + unread)
 
 
@@ -164,14 +164,14 @@ def render_diff(old: str, new: str, changes: Changes) -> str:
         return f"Nothing changed from {old} to {new}."
     lines = [f"From {old} to {new}:"]
     for record in changes.records_removed:
-        lines.append(f"  - {record.stem}")
+        lines.append(f"  - {terminal_safe(record.stem)}")
     for record in changes.records_added:
-        lines.append(f"  + {record.stem}")
+        lines.append(f"  + {terminal_safe(record.stem)}")
     if changes.files:
         lines.append(f"  {_plural(len(changes.files), 'file')} of conda packages changed:")
         for change in changes.files[:200]:
-            owner = f"  ({change.package})" if change.package else ""
-            lines.append(f"    {change.change:<15} {printable(change.path)}{owner}")
+            owner = f"  ({terminal_safe(change.package)})" if change.package else ""
+            lines.append(f"    {change.change:<15} {terminal_safe(change.path)}{owner}")
         if len(changes.files) > 200:
             lines.append(f"    ... and {len(changes.files) - 200} more (see --json)")
     return "\n".join(lines)
@@ -184,7 +184,7 @@ def render_all(report: EnvironmentsReport, verbose: bool = False) -> str:
         if isinstance(entry, Report):
             blocks.append(render_text(entry, verbose))
         else:
-            blocks.append(f"Skipped {printable(entry.path)}: {entry.reason}")
+            blocks.append(f"Skipped {terminal_safe(entry.path)}: {entry.reason}")
     reports = report.reports
     counts = dict.fromkeys(("error", "warning", "info"), 0)
     for one in reports:

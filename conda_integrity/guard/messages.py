@@ -7,7 +7,7 @@ import sys
 from ..findings import Finding
 from ..store.changes import FileChange
 from ..store.journal import OpenTransaction
-from ..verify.report import finding_head, printable
+from ..verify.report import finding_head, printable, terminal_safe
 from .session import Session
 
 
@@ -26,7 +26,7 @@ def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:
     lines = []
     for finding in findings[:limit]:
         owner = f" ({finding.package})" if finding.package and finding.path else ""
-        lines.append(f"{finding_head(finding)}{printable(finding.message)}{owner}")
+        lines.append(f"{finding_head(finding)}{terminal_safe(finding.message)}{owner}")
     if len(findings) > limit:
         lines.append(f"  ... and {len(findings) - limit} more")
     return lines

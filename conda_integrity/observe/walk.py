@@ -34,8 +34,6 @@ SCRIPT_WRAPPER = re.compile(r"\.tmp[a-z0-9_]{8}(\.bat)?")
 LINK_TEST = re.compile(r"\.tmp\.index\.json(\.[0-9a-f]{8})?")
 FILE_NAME = "tree.json"
 FORMAT = 3
-#: the folders a walk trusting what it remembers still looks at (see ``trustworthy``)
-ALWAYS_LOOKED_AT = frozenset({"", "conda-meta"})
 #: the key of a folder to list again next time (no real folder has inode 0)
 UNTRUSTED = [0, 0]
 
@@ -90,17 +88,6 @@ class Remembered:
     folders: dict[str, list[int]] = field(default_factory=dict)
     debris: dict[str, list[str]] = field(default_factory=dict)
 
-    def trustworthy(self) -> bool:
-        """Whether a walk may take the folders this one trusted as it saw them,
-        given that every record and its files are unchanged since.
-
-        Everything an aborted conda run leaves comes with a change to a record,
-        an owned file, the prefix itself (``.condatmp``, script wrappers) or
-        ``conda-meta``: only those two folders, and the ones this walk could not
-        trust, need a look then, unless this walk found debris (which may be gone).
-        """
-        return bool(self.folders) and not self.debris
-
     def subfolders(self) -> dict[str, list[str]]:
         children: dict[str, list[str]] = {}
         for path in self.folders:
@@ -142,13 +129,13 @@ def walk_prefix(
     collect_files: bool = False,
     remembered: Remembered | None = None,
     settled_ns: int = 0,
-    trust_remembered: bool = False,
 ) -> PrefixTree:
     """Walk ``prefix`` once, depth first, without following symlinks.
 
     Folders whose key matches ``remembered`` are not listed again (unless
-    ``collect_files``); with ``trust_remembered`` (see ``Remembered.trustworthy``)
-    their key is not even looked at. Folders changed after ``settled_ns`` are not
+    ``collect_files``); every folder's key is looked at, because a file added to a
+    folder changes no record (a removed record's ``.c~`` left behind, a file put
+    there by hand) and only that folder's ctime tells. Folders changed after ``settled_ns`` are not
     remembered, because a change in the same clock tick would leave the key as it is.
     """
     tree = PrefixTree()
@@ -160,12 +147,6 @@ def walk_prefix(
         folder = pending.pop()
         full = f"{prefix}{os.sep}{folder}" if folder else prefix
         key = known.folders.get(folder)
-        if trust_remembered and key not in (None, UNTRUSTED) and folder not in ALWAYS_LOOKED_AT:
-            tree.folders[folder] = key
-            subfolders = children.get(folder, [])
-            tree.directories.update(subfolders)
-            pending.extend(reversed(subfolders))
-            continue
         try:
             info = lstat(full)
             if key is not None and key[1] == info.st_ctime_ns and key[0] == info.st_ino:

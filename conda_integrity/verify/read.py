@@ -268,8 +268,7 @@ def read_state(
     observer.start(checked)  # large files hash on worker threads during the walk
 
     if whole and tree is None:
-        trust = not to_parse and not options.untracked and remembered.trustworthy()
-        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns, trust)
+        tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
     all_owners = owners_of(tuple(records))
     owners: Owners = (
         all_owners

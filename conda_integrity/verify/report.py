@@ -11,16 +11,25 @@ from ..checks.registry import CODE_WIDTH
 from ..findings import ERROR, SEVERITIES, Finding
 
 _ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
-#: surrogates that stand for no undecodable byte (those are U+DC80 to U+DCFF): a
-#: record's JSON may hold any ("\\ud800"), and no text encoding writes them
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+#: what a terminal would act on instead of showing: C0 and C1 controls, DEL
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: surrogates that stand for no undecodable byte (from a record's JSON, say)
+_LONE_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def printable(text: str) -> str:
-    """``text`` with undecodable bytes of file names shown as ``\\xNN``, and other
-    lone surrogates as ``\\uNNNN``."""
-    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    """``text`` with undecodable bytes of file names shown as ``\\xNN`` (and other
+    lone surrogates as ``\\uNNNN``), so it can be encoded."""
+    text = _LONE_SURROGATES.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def terminal_safe(text: str) -> str:
+    """``printable(text)`` with control characters shown as ``\\xNN`` too: a name
+    another user chose cannot move the cursor, recolour or split a line of a report."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(text))
 
 
 def _printable_value(value: Any) -> Any:
@@ -35,7 +44,7 @@ def _printable_value(value: Any) -> Any:
 
 def finding_head(finding: Finding) -> str:
     """The start of a finding's line in a report for people: severity, code, path."""
-    where = f"{printable(finding.path)}: " if finding.path else ""
+    where = f"{terminal_safe(finding.path)}: " if finding.path else ""
     return f"  {finding.severity:<8} {finding.code:<{CODE_WIDTH}} {where}"
 
 
