@@ -69,6 +69,8 @@ class Counter:
         self.count = 0
         self.lock = threading.Lock()
         self.busy = threading.local()
+        #: the folder handle of the os.open being made (its audit event has none)
+        self.open_dir_fd = threading.local()
         self.log = open(log, "a", buffering=1) if log else None  # noqa: SIM115
 
     def _absolute(self, path: object, dir_fd: object) -> str | None:
@@ -108,7 +110,10 @@ class Counter:
             return
         self.busy.on = True
         try:
-            dir_fd = args[-1] if event.startswith("os.") and args else None
+            if event == "open":
+                dir_fd = getattr(self.open_dir_fd, "fd", None)
+            else:
+                dir_fd = args[-1] if event.startswith("os.") and args else None
             paths = [self._absolute(p, dir_fd) for p in self._paths(event, args)]
             hits = [p for p in paths if p is not None and self._inside(p)]
             if not hits:
@@ -121,6 +126,21 @@ class Counter:
                     os.kill(os.getpid(), self.signal_number)
         finally:
             self.busy.on = False
+
+    def watch_open_dir_fd(self) -> None:
+        """Make ``os.open(name, ..., dir_fd=fd)`` seen at its real path: the audit
+        event of an open names the path as given, without the folder handle."""
+        real_open = os.open
+        local = self.open_dir_fd
+
+        def open_with_dir_fd(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+            local.fd = dir_fd
+            try:
+                return real_open(path, flags, mode, dir_fd=dir_fd)
+            finally:
+                local.fd = None
+
+        os.open = open_with_dir_fd
 
     def write_total(self, path: str) -> None:
         with open(path, "w") as handle:
@@ -142,6 +162,7 @@ def main() -> int:
     ensure_conda()
     from conda.cli.main import main as conda_main
 
+    counter.watch_open_dir_fd()
     sys.addaudithook(counter)
     try:
         code = conda_main()
