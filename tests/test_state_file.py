@@ -239,3 +239,20 @@ def test_the_time_bound_leaves_a_stuck_check_behind() -> None:
     assert within(0, lambda: 42) == 42  # 0: no bound, no thread
     with pytest.raises(KeyError):
         within(5, lambda: {}["x"])
+
+
+def test_the_journal_keeps_its_newest_entries_and_every_open_one(tmp_path: Path) -> None:
+    """Past KEEP entries the oldest finished ones go; one still open stays."""
+    from conda_integrity.store import journal
+
+    folder = StateDir(str(tmp_path), ("integrity",), running_user())
+    still_open, lock = journal.begin(folder, "install", ["conda", "install"], None)
+    journal.release(still_open, lock)  # as a killed command leaves it
+    for _ in range(journal.KEEP + 2):
+        entry, lock = journal.begin(folder, "install", ["conda", "install"], None)
+        entry.state = journal.FINISHED
+        journal.end(folder, entry, lock)
+    kept = list(journal.newest_first(folder))
+    assert len(kept) == journal.KEEP + 1
+    assert kept[-1].id == still_open.id
+    assert kept[-1].state == journal.STARTED

@@ -251,8 +251,11 @@ def _lock(handle: IO, exclusive: bool) -> None:
 
 def _prune(guard_dir: StateDir) -> None:
     folder = _folder(guard_dir)
-    for name, entry in list(_named_entries(guard_dir))[KEEP:]:
-        if entry.state in OPEN_STATES:
+    names = sorted((n for n in folder.names() if n.endswith(".json")), reverse=True)
+    # only the entries beyond the newest KEEP are read: this runs on every command
+    for name in names[KEEP:]:
+        data = _entry_file(guard_dir, name).read()
+        if data is None or not schema.valid(ENTRY_FORMAT, data) or data["state"] in OPEN_STATES:
             continue
         # by the file's name, not the id it holds
         for file_name in (name, name.removesuffix(".json") + ".lock"):
