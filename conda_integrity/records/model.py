@@ -402,7 +402,7 @@ def _owned_path(
         if sha256 is None and (not placeholder or rattler):
             # rattler leaves sha256_in_prefix out when it equals sha256
             sha256 = _sha256_field(entry, "sha256")
-        size = _size_field(entry)
+        size = entry.get("size_in_bytes")  # checked by _check_entry
         if mode == "text" and not rattler:
             size = None  # conda and mamba record the package's size; the prefix changes it
         return OwnedPath(path, FILE, sha256, size, source, mode)
@@ -415,15 +415,9 @@ def _owned_path(
         return OwnedPath(path, PYC)
     if path_type in _ENTRY_POINT_TYPES:
         # conda records no hash for the entry points it writes; rattler does
-        return OwnedPath(path, ENTRY_POINT, _sha256_field(entry, "sha256"), _size_field(entry))
+        sha256, size = _sha256_field(entry, "sha256"), entry.get("size_in_bytes")
+        return OwnedPath(path, ENTRY_POINT, sha256, size)
     raise _Corrupt(f"gives {_quoted(recorded)} an unknown path_type {path_type!r}")
-
-
-def _size_field(entry: dict[str, Any]) -> int | None:
-    size = entry.get("size_in_bytes")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise _Corrupt(f"gives {entry['_path']!r} a size that is not a whole number")
-    return size
 
 
 def _sha256_field(entry: dict[str, Any], key: str) -> str | None:
