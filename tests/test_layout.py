@@ -25,6 +25,7 @@ LAYERS = (
     ("verify",),
     ("pkgs_dirs",),
     ("guard",),
+    ("repair",),
     ("cli",),
     ("plugin",),
 )
