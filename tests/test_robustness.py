@@ -84,7 +84,7 @@ def test_file_names_that_are_not_utf8(sandbox: Conda, env: Path) -> None:
 
 def test_control_characters_in_file_names_are_shown_escaped(sandbox: Conda, env: Path) -> None:
     """A name another user chose can neither split a line nor reach the terminal."""
-    hostile = "x\nfake 0 errors\x1b[2K\x9b1A\x7f.txt"
+    hostile = "x\nfake 0 errors\x1b[2K\x9b1A\x7f\u202etxt.exe"
     (env / "share" / hostile).write_text("mine\n")
     (env / "share" / (hostile + ".c~")).write_text("left\n")
     report = json.loads(sandbox.verify(env, "--json", "--untracked").stdout)
@@ -93,8 +93,8 @@ def test_control_characters_in_file_names_are_shown_escaped(sandbox: Conda, env:
         ("transaction-debris", f"share/{hostile}.c~"),
     }
     text = sandbox.verify(env, "--untracked", "-v").stdout
-    assert not any(c in text for c in "\x1b\x9b\x7f\r")
-    shown = "share/x\\x0afake 0 errors\\x1b[2K\\x9b1A\\x7f.txt"
+    assert not any(c in text for c in "\x1b\x9b\x7f\r\u202e")
+    shown = "share/x\\x0afake 0 errors\\x1b[2K\\x9b1A\\x7f\\u202etxt.exe"
     lines = text.splitlines()
     assert [line.split()[:2] for line in lines if shown + ":" in line] == [
         ["info", "untracked-file"]

@@ -15,6 +15,9 @@ _ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 #: what a terminal would act on instead of showing: C0 and C1 controls, DEL
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: what makes a terminal show text in another order than it is (a name ending in
+#: ``\u202etxt.exe`` reads as ``exe.txt``): bidirectional marks, embeddings, isolates
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: surrogates that stand for no undecodable byte (from a record's JSON, say)
 _LONE_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
@@ -27,9 +30,11 @@ def printable(text: str) -> str:
 
 
 def terminal_safe(text: str) -> str:
-    """``printable(text)`` with control characters shown as ``\\xNN`` too: a name
-    another user chose cannot move the cursor, recolour or split a line of a report."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(text))
+    """``printable(text)`` with control characters shown as ``\\xNN`` and the marks
+    that reorder text as ``\\uNNNN`` too: a name another user chose cannot move the
+    cursor, recolour, split or disguise a line of a report."""
+    text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(text))
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _printable_value(value: Any) -> Any:
