@@ -1,0 +1,127 @@
+"""Where repair keeps what it moves aside: a backup folder with a manifest.
+
+Repair never deletes a file of the user's: what it takes out of the prefix (a
+damaged file before conda links a good one, debris of a conda run) or out of a
+package cache (a damaged extracted package, a damaged archive) is moved into
+``backups/<time>/`` of the prefix's state folder, which is
+``conda-meta/integrity/`` or, when the prefix is not the user's own, their
+folder for it in their cache (:func:`..store.paths.guard_dir`). The backup
+folder and the folders in it are opened as state folders are: never through a
+symlink, never another user's. A file keeps its path in the prefix below
+``prefix/``; a package cache entry goes to ``pkgs/<n>/`` (n counts the package
+caches in the order they are first used, the manifest says which is which).
+
+``manifest.json`` lists each item: where it was, where it is now, and why. It
+is rewritten (atomically) after every move, so a repair killed half-way leaves
+a manifest of what it had moved.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import time
+from dataclasses import asdict, dataclass, field
+
+from ..store.atomic_write import write_atomic
+from ..store.paths import guard_dir
+from ..store.state_dir import StateDir
+
+FOLDER = "backups"
+MANIFEST = "manifest.json"
+#: where items from the prefix and from package caches go in a backup folder
+PREFIX_PART, PKGS_PART = "prefix", "pkgs"
+
+
+@dataclass(frozen=True)
+class BackupItem:
+    """One file or folder moved aside."""
+
+    #: where it was (an absolute path)
+    source: str
+    #: where it is now (an absolute path in the backup folder)
+    kept_as: str
+    reason: str
+
+
+@dataclass
+class Backup:
+    """A backup folder of one repair, opened on first use."""
+
+    prefix: str
+    folder: StateDir
+    items: list[BackupItem] = field(default_factory=list)
+    #: the package caches items came from, in order of first use
+    pkgs_dirs: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.folder.path
+
+    def move_aside(self, path: str, reason: str) -> BackupItem:
+        """Move ``path`` (a file, symlink or folder in the prefix or in a package
+        cache; absolute, or relative to the prefix) into the backup folder, and add
+        it to the manifest. OSError when it cannot be moved; nothing is deleted."""
+        source = path if os.path.isabs(path) else os.path.join(self.prefix, path)
+        parts = self._parts_for(source)
+        where = self.folder
+        for part in parts[:-1]:
+            where = where.sub(part)
+        with where.opened(write=True) as opened:
+            name, dir_fd = opened.at(parts[-1])
+            if os.path.lexists(os.path.join(opened.path, name)):
+                raise FileExistsError(errno.EEXIST, "already in the backup", opened.path)
+            try:
+                os.rename(source, name, dst_dir_fd=dir_fd)
+            except OSError as error:
+                if error.errno != errno.EXDEV:
+                    raise
+                _move_across(source, os.path.join(opened.path, name))
+            kept_as = os.path.join(opened.path, name)
+        item = BackupItem(source=source, kept_as=kept_as, reason=reason)
+        self.items.append(item)
+        self._write_manifest()
+        return item
+
+    def _parts_for(self, source: str) -> list[str]:
+        """The folders below the backup folder, and the name, that ``source`` keeps."""
+        prefix = os.path.abspath(self.prefix)
+        absolute = os.path.abspath(source)
+        if absolute.startswith(prefix + os.sep):
+            relative = os.path.relpath(absolute, prefix)
+            return [PREFIX_PART, *relative.split(os.sep)]
+        pkgs_dir = os.path.dirname(absolute)
+        if pkgs_dir not in self.pkgs_dirs:
+            self.pkgs_dirs.append(pkgs_dir)
+        return [PKGS_PART, str(self.pkgs_dirs.index(pkgs_dir)), os.path.basename(absolute)]
+
+    def _write_manifest(self) -> None:
+        document = {
+            "prefix": self.prefix,
+            "pkgs_dirs": self.pkgs_dirs,
+            "items": [asdict(item) for item in self.items],
+        }
+        data = json.dumps(document, indent=2).encode()
+        write_atomic(self.folder, MANIFEST, data, durable=True)
+
+
+def _move_across(source: str, target: str) -> None:
+    """Move ``source`` to another file system: copied (links kept as links, modes
+    and times kept), then the original removed."""
+    info = os.lstat(source)
+    if stat.S_ISDIR(info.st_mode):
+        shutil.copytree(source, target, symlinks=True)
+        shutil.rmtree(source)
+    else:
+        shutil.copy2(source, target, follow_symlinks=False)
+        os.unlink(source)
+
+
+def new_backup(prefix: str) -> Backup:
+    """A backup for a repair of ``prefix`` starting now (made on the first move)."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{os.getpid()}"
+    return Backup(prefix, guard_dir(prefix).sub(FOLDER).sub(stamp))

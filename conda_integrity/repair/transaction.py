@@ -1,0 +1,83 @@
+"""Unlink and link exact records through conda's own transaction.
+
+This is what ``conda install --force-reinstall`` does once its solver has
+answered: a ``PrefixSetup`` that unlinks records and links records (for a
+reinstall, the same ones), conda's ``ProgressiveFetchExtract`` to get each
+package to link into the package cache (from an extracted copy there, its
+archive, or its URL), then the transaction. Prefix replacement, ``.pyc``
+compilation, entry points, link scripts, ``conda-meta`` and the history are
+conda's; nothing here copies a file.
+
+The guard's hooks during a repair: they fire inside this transaction (conda's
+transaction actions, 25.5 and later) but only act for a command the guard
+watches (``guard.hooks``: the ``commands`` module imported and watching the
+prefix). ``conda integrity`` is not a guarded command, so the guard neither
+refuses the repair (whatever ``integrity_mode`` says) nor journals it a second
+time: the repair journals itself (:mod:`.run`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def _package_record(record: Any) -> Any:
+    """The channel's record of an installed one: what conda fetches and links."""
+    from conda.models.records import PackageRecord, PrefixRecord
+
+    if isinstance(record, PrefixRecord):
+        return PackageRecord.from_objects(record)
+    return record
+
+
+def _requested_specs(records: Iterable[Any]) -> tuple[Any, ...]:
+    """The specs the user asked for, of the records relinked: given to conda as the
+    transaction's specs, so that each record keeps its ``requested_spec``."""
+    from conda.models.match_spec import MatchSpec
+
+    specs = []
+    for record in records:
+        spec = getattr(record, "requested_spec", None)
+        if isinstance(spec, str) and spec and spec != "None":
+            try:
+                specs.append(MatchSpec(spec))
+            except Exception:  # a spec conda cannot read again: the record loses it
+                continue
+    return tuple(specs)
+
+
+def forget_caches(prefix: str) -> None:
+    """Make conda read the prefix's records and the package caches again (they
+    were loaded before this process moved anything aside)."""
+    from conda.core.package_cache_data import PackageCacheData
+    from conda.core.prefix_data import PrefixData
+
+    PackageCacheData.clear()
+    PrefixData(prefix).reload()
+
+
+def relink(prefix: str, unlink: Sequence[Any], link: Sequence[Any]) -> None:
+    """Unlink the records ``unlink`` (``PrefixRecord``s of ``prefix``) and link
+    ``link`` (``PackageRecord``s or ``PrefixRecord``s) through conda's transaction.
+
+    conda gets each package to link into its cache first (downloading it when
+    no cached copy matches), then carries the transaction out. conda's errors
+    (``CondaError``) pass through as they are; conda rolls back what it did.
+    """
+    from conda.core.link import PrefixSetup, UnlinkLinkTransaction
+
+    forget_caches(prefix)
+    link_records = tuple(_package_record(record) for record in link)
+    setup = PrefixSetup(
+        target_prefix=prefix,
+        unlink_precs=tuple(unlink),
+        link_precs=link_records,
+        remove_specs=(),
+        update_specs=_requested_specs(link),
+        neutered_specs=(),
+    )
+    transaction = UnlinkLinkTransaction(setup)
+    transaction.download_and_extract()
+    transaction.execute()
+    forget_caches(prefix)
