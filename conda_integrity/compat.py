@@ -82,3 +82,13 @@ def health_check(name: str, action: Callable[[str, bool], None], summary: str) -
     fields = inspect.signature(CondaHealthCheck).parameters
     extra = {"summary": summary} if "summary" in fields else {}
     return CondaHealthCheck(name=name, action=action, **extra)
+
+
+def confirm(message: str) -> None:
+    """conda's own yes/no question (``-y`` answers it); raises conda's exit
+    exception when the user says no."""
+    try:  # conda 25.x and later
+        from conda.reporters import confirm_yn
+    except ImportError:
+        from conda.cli.common import confirm_yn
+    confirm_yn(message, default="yes", dry_run=False)

@@ -1,6 +1,7 @@
 """``conda integrity``: the command conda runs, one module per verb.
 
-Each verb module (:mod:`.verify`, :mod:`.snapshot`, :mod:`.log`, :mod:`.diff`)
+Each verb module (:mod:`.verify`, :mod:`.snapshot`, :mod:`.log`, :mod:`.diff`,
+:mod:`.repair`)
 has ``configure_parser`` and ``execute``; it parses and renders, and leaves the
 work to the layers below. conda has already parsed the arguments and initialised
 its context (``-n/-p``, ``--json``, ``-v``, ``-q``) when ``execute`` runs.
@@ -10,10 +11,16 @@ from __future__ import annotations
 
 from argparse import ArgumentParser, Namespace
 
-from . import diff, log, snapshot, verify
+from . import diff, log, repair, snapshot, verify
 
 SUMMARY = "Verify conda environments against conda's own records, file by file."
-VERBS = {"verify": verify, "snapshot": snapshot, "log": log, "diff": diff}
+VERBS = {
+    "verify": verify,
+    "snapshot": snapshot,
+    "log": log,
+    "diff": diff,
+    "repair": repair,
+}
 
 
 def configure_parser(parser: ArgumentParser) -> None:

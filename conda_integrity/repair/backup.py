@@ -86,6 +86,25 @@ class Backup:
         self._write_manifest()
         return item
 
+    def put_back(self) -> list[BackupItem]:
+        """Move the items of the prefix back where they were, where that place is
+        still free (a repair whose transaction failed); the manifest then lists
+        what stays. The items put back, in the order they went back."""
+        prefix = os.path.abspath(self.prefix) + os.sep
+        back = []
+        for item in reversed(self.items):
+            if not item.source.startswith(prefix) or os.path.lexists(item.source):
+                continue
+            try:
+                os.rename(item.kept_as, item.source)
+            except OSError:
+                continue
+            back.append(item)
+        if back:
+            self.items = [item for item in self.items if item not in back]
+            self._write_manifest()
+        return back
+
     def _parts_for(self, source: str) -> list[str]:
         """The folders below the backup folder, and the name, that ``source`` keeps."""
         prefix = os.path.abspath(self.prefix)

@@ -37,12 +37,15 @@ def _stems(records: list[object]) -> list[str]:
     return stems
 
 
-def read_before(prefix: str, progress: Progress | None = None) -> Before:
+def read_before(prefix: str, progress: Progress | None = None, write: bool = True) -> Before:
     """A whole read of ``prefix`` as it is now (content hashed, as verify does by
-    default), with its findings: what a repair plans from and journals against."""
-    state, memory = read_state(prefix, VerifyOptions(), progress or Progress(enabled=False))
+    default), with its findings: what a repair plans from and journals against.
+    ``write=False`` keeps nothing of it (a dry run writes nothing at all)."""
+    options = VerifyOptions(write=write)
+    state, memory = read_state(prefix, options, progress or Progress(enabled=False))
     findings = run_checks(state)
-    remember(state, memory, findings)
+    if write:
+        remember(state, memory, findings)
     return Before(
         state,
         memory,

@@ -24,11 +24,13 @@ from typing import Any
 
 def _package_record(record: Any) -> Any:
     """The channel's record of an installed one: what conda fetches and links."""
-    from conda.models.records import PackageRecord, PrefixRecord
+    from conda.models.records import PackageRecord
 
-    if isinstance(record, PrefixRecord):
-        return PackageRecord.from_objects(record)
-    return record
+    if type(record) is PackageRecord:
+        return record
+    # a PrefixRecord or PackageCacheRecord: what says where it was linked or
+    # extracted is not the package's
+    return PackageRecord.from_objects(record)
 
 
 def _requested_specs(records: Iterable[Any]) -> tuple[Any, ...]:

@@ -61,6 +61,9 @@ class VerifyOptions:
     snapshot_modes: bool = True
     #: an environment.yml, explicit file or spec list the prefix should still meet
     environment_file: str | None = None
+    #: keep what the read learned (caches, what an interruption left); False: write
+    #: nothing at all (``repair --dry-run``)
+    write: bool = True
 
 
 def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
@@ -282,7 +285,7 @@ def read_state(
 
     # the checks across records: what they need is remembered with the key of what
     # it was computed from, so an unchanged environment costs a few stats here
-    writable, reuse = guard_dir(prefix).writable, options.use_cache
+    writable, reuse = guard_dir(prefix).writable and options.write, options.use_cache
     if writable and to_parse:
         verdicts.save(prefix)
     packages = tuple(InstalledPackage(r.stem, package_fields(r.raw)) for r in records) + tuple(
@@ -313,7 +316,7 @@ def read_state(
     )
     if whole:
         # judging an interrupted transaction writes what it left into the journal
-        found = review(guard_dirs_to_read(prefix), state, capture=True)
+        found = review(guard_dirs_to_read(prefix), state, capture=options.write)
         state = replace(state, transactions=tuple(found))
     memory = Memory(clean_records, known_hashes, modes, remembered, files, whole, options.use_cache)
     return state, memory

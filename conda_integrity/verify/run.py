@@ -81,6 +81,13 @@ def verify_prefix(
     state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes)
     findings = run_checks(state)
     remember(state, memory, findings)
+    return report_of(state, options, findings, started)
+
+
+def report_of(
+    state: PrefixState, options: VerifyOptions, findings: list[Finding], started: float
+) -> Report:
+    """The report of a read of ``state`` begun at ``started`` (``time.perf_counter``)."""
     disk, unchanged = state.disk, state.unchanged
     return Report(
         prefix=state.prefix,

@@ -1,0 +1,170 @@
+"""``conda integrity repair``: parse its options, repair, render the plan and outcome."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser, Namespace
+
+from ..compat import target_prefix
+
+HELP = "Fix what verify found, through conda's own transaction and a verified package cache."
+DESCRIPTION = (
+    "Verify the environment, plan the repair of what is wrong (relink the exact "
+    "builds whose files are missing, altered, of the wrong mode or clobbered, from "
+    "a verified package cache; move debris aside), show the plan, ask, carry it "
+    "out and verify again. Whatever is moved aside is kept in a backup folder. "
+    "What a solver or you must decide (dependencies, constraints, specs, pip) is "
+    "not changed: the plan names the command that would. Exit code 0 when nothing "
+    "repairable is left, 1 when something is, 2 when the repair could not run."
+)
+
+
+def configure_parser(repair: ArgumentParser) -> None:
+    """Add ``repair``'s options to its parser."""
+    from conda.cli.helpers import add_output_and_prompt_options, add_parser_prefix
+
+    repair.add_argument(
+        "packages",
+        nargs="*",
+        metavar="PACKAGE",
+        help="Repair only the findings about these installed packages (names).",
+    )
+    target = add_parser_prefix(repair)
+    target.add_argument(
+        "--all",
+        dest="repair_all",
+        action="store_true",
+        help="Repair every environment conda knows (`conda env list`), one after the other.",
+    )
+    add_output_and_prompt_options(repair)
+
+
+def _plan_lines(outcome) -> list[str]:  # type: ignore[no-untyped-def]
+    from ..verify.report import terminal_safe
+
+    plan = outcome.plan
+    lines = [f"Repair plan for {terminal_safe(outcome.prefix)}:"]
+    if plan.empty:
+        lines.append("  nothing to repair")
+    for package in plan.packages:
+        lines.append(f"  relink {package.package}")
+        lines.append(f"    fixes: {'; '.join(package.fixes)}")
+        lines.extend(f"    {terminal_safe(note)}" for note in package.notes)
+        lines.append(f"    from: {terminal_safe(package.source.why)}")
+        for path, _ in package.source.move_aside:
+            lines.append(f"    moves aside: {terminal_safe(path)}")
+        for path in package.paths:
+            lines.append(f"    moves aside the damaged {terminal_safe(path)}")
+        if package.source.shared_with:
+            lines.append(
+                "    the damaged file is shared by hard link with: "
+                + ", ".join(map(terminal_safe, package.source.shared_with))
+                + " (`conda integrity repair --all` repairs them too)"
+            )
+    for path in plan.paths:
+        lines.append(f"  move aside {terminal_safe(path.path)} ({path.code}: {path.why})")
+    return lines
+
+
+def _left_lines(items) -> list[str]:  # type: ignore[no-untyped-def]
+    from ..verify.report import terminal_safe
+
+    lines = []
+    for item in items:
+        where = " ".join(terminal_safe(part) for part in (item.package, item.path) if part)
+        lines.append(f"  {item.severity:<8} {item.code} {where}: {item.reason}".rstrip())
+        if item.command:
+            lines.append(f"    to fix: {terminal_safe(item.command)}")
+    return lines
+
+
+def render_outcome(outcome) -> str:  # type: ignore[no-untyped-def]
+    """What the repair did and what is left, in words."""
+    from ..verify.report import terminal_safe
+    from .render import render_text
+
+    lines = []
+    if outcome.stopped:
+        lines.append(f"Nothing was changed: {terminal_safe(outcome.stopped)}")
+    if outcome.done:
+        lines.append("Done:")
+        lines.extend(
+            f"  {item.action} {terminal_safe(item.target)}: {terminal_safe(item.what)}"
+            for item in outcome.done
+        )
+    if outcome.backup:
+        lines.append(f"What was moved aside is kept in {terminal_safe(outcome.backup)}")
+    if outcome.not_repaired:
+        lines.append("Not repaired:")
+        lines.extend(_left_lines(outcome.not_repaired))
+    if outcome.report is not None and not outcome.dry_run:
+        lines.append("")
+        lines.append(render_text(outcome.report))
+    return "\n".join(lines)
+
+
+def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict]:
+    from conda.base.context import context
+
+    from ..compat import confirm
+    from ..progress import Progress
+    from ..repair.run import repair
+
+    def ask(plan) -> None:  # type: ignore[no-untyped-def]
+        if not context.json:
+            print("\n".join(_plan_lines(_Shown(prefix, plan))) + "\n", flush=True)
+        if not context.always_yes:
+            confirm("Proceed with the repair")
+
+    progress = Progress(enabled=not (context.json or context.quiet))
+    outcome = repair(
+        prefix,
+        tuple(args.packages),
+        dry_run=bool(args.dry_run),
+        confirm=ask,
+        progress=progress,
+    )
+    if not context.json:
+        if outcome.dry_run or outcome.plan.empty or outcome.stopped:
+            print("\n".join(_plan_lines(outcome)) + "\n")
+        if outcome.dry_run:
+            print("Dry run: nothing was changed.")
+            if outcome.not_repaired:
+                print("Would not be repaired:")
+                print("\n".join(_left_lines(outcome.not_repaired)))
+        else:
+            print(render_outcome(outcome))
+    return outcome.exit_code, outcome.to_dict()
+
+
+class _Shown:
+    """A plan shown before it is carried out (what :func:`_plan_lines` reads)."""
+
+    def __init__(self, prefix: str, plan) -> None:  # type: ignore[no-untyped-def]
+        self.prefix, self.plan = prefix, plan
+
+
+def execute(args: Namespace) -> int:
+    """Run the verb with conda's parsed arguments; the exit code."""
+    from conda.base.context import context
+
+    if args.repair_all and args.packages:
+        args.integrity_parser.error("--all repairs everything: name no PACKAGE with it")
+    if args.repair_all:
+        from ..observe.known_envs import known_prefixes
+        from ..records.reader import not_an_environment
+
+        codes, documents = [], []
+        for known in known_prefixes():
+            if not_an_environment(known.path) is not None:
+                continue
+            code, document = _repair_one(known.path, args)
+            codes.append(code)
+            documents.append(document)
+        if context.json:
+            print(json.dumps({"environments": documents}, indent=2))
+        return max(codes, default=0)
+    code, document = _repair_one(target_prefix(), args)
+    if context.json:
+        print(json.dumps(document, indent=2))
+    return code

@@ -1,0 +1,222 @@
+"""``repair``: verify, plan, (ask,) carry the plan out, verify again.
+
+The plan is carried out inside a journaled transaction (:mod:`.journaled`):
+first everything to be replaced is moved into the backup folder (damaged
+package cache entries, the damaged files of the packages to relink, debris),
+then conda relinks the packages (:mod:`.transaction`). Should conda's
+transaction fail, conda rolls back its own work and the files moved out of the
+prefix are put back. Nothing changes when a package has no usable source: the
+repair stops after planning and says what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import IntegrityInputError
+from ..findings import ERROR
+from ..progress import Progress
+from ..verify.read import VerifyOptions
+from ..verify.report import Report
+from ..verify.run import report_of, verify_prefix
+from .backup import Backup, new_backup
+from .journaled import journaled, read_before, record_plan
+from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, make_plan
+from .sources import ARCHIVE, CACHE, FETCH
+from .transaction import relink
+
+#: the command a repair is journaled as
+COMMAND = "repair"
+STILL_THERE = "still there after the repair"
+
+
+@dataclass
+class Done:
+    """One thing the repair did."""
+
+    action: str
+    #: the package relinked, or the path moved aside
+    target: str
+    what: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"action": self.action, "target": self.target, "what": self.what}
+
+
+@dataclass
+class Outcome:
+    """What a repair of ``prefix`` planned, did, and left."""
+
+    prefix: str
+    plan: Plan
+    dry_run: bool = False
+    done: list[Done] = field(default_factory=list)
+    not_repaired: list[NotRepaired] = field(default_factory=list)
+    #: the backup folder, when something was moved into it
+    backup: str | None = None
+    #: the verify report after the repair (before it, for a dry run or a repair
+    #: that could not start)
+    report: Report | None = None
+    #: why the repair did not start (a package conda can get from nowhere)
+    stopped: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0: nothing repairable is left; 1: something is (or the repair stopped)."""
+        if self.dry_run:
+            return 0
+        if self.stopped is not None:
+            return 1
+        failed = any(
+            item.severity == ERROR or item.reason == STILL_THERE for item in self.not_repaired
+        )
+        return 1 if failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "plan": self.plan.to_list(),
+            "done": [item.to_dict() for item in self.done],
+            "not_repaired": [item.to_dict() for item in self.not_repaired],
+            "backup": self.backup,
+            "report": self.report.to_dict() if self.report is not None else None,
+            **({"stopped": self.stopped} if self.stopped else {}),
+        }
+
+
+def _key(code: str, package: str | None, path: str | None) -> tuple[str, str | None, str | None]:
+    return code, package, path
+
+
+def _left_after(plan: Plan, report: Report) -> list[NotRepaired]:
+    """The findings of the verify after the repair, each with why it is left."""
+    reasons = {_key(n.code, n.package, n.path): n for n in plan.not_repaired}
+    left = []
+    for finding in report.findings:
+        known = reasons.get(_key(finding.code, finding.package, finding.path))
+        left.append(
+            known
+            or NotRepaired(
+                finding.code,
+                finding.severity,
+                finding.message,
+                STILL_THERE,
+                finding.package,
+                finding.path,
+                finding.fix,
+            )
+        )
+    return left
+
+
+def _prefix_records(prefix: str, stems: list[str]) -> dict[str, Any]:
+    """conda's records of the installed packages ``stems``, by stem."""
+    from conda.core.prefix_data import PrefixData
+
+    data = PrefixData(prefix)
+    data.reload()
+    found = {}
+    for record in data.iter_records():
+        stem = str(record.fn).removesuffix(".conda").removesuffix(".tar.bz2")
+        if stem in stems:
+            found[stem] = record
+    return found
+
+
+def _cached_package_record(stem: str) -> Any:
+    """conda's record of a package that is not installed, from the package cache."""
+    from conda.core.package_cache_data import PackageCacheData
+
+    for cache in PackageCacheData.all_caches_writable_first():
+        for record in cache.iter_records():
+            if os.path.basename(record.extracted_package_dir) == stem:
+                return record
+    return None
+
+
+def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: Backup) -> None:
+    stems = [repair.package for repair in plan.packages]
+    installed = _prefix_records(prefix, stems)
+    unlink = [installed[stem] for stem in stems if stem in installed]
+    # what is not installed (an interrupted repair unlinked it) is linked as the
+    # package cache has it
+    link = [installed.get(stem) or _cached_package_record(stem) for stem in stems]
+    missing = [stem for stem, record in zip(stems, link) if record is None]
+    if missing:
+        raise IntegrityInputError(
+            f"no record of {', '.join(missing)} to link, in conda-meta or the package cache"
+        )
+    with journaled(prefix, before, COMMAND) as session:
+        record_plan(session, unlink, link)
+        for debris in plan.paths:
+            backup.move_aside(debris.path, debris.why)
+            outcome.done.append(Done(MOVE_ASIDE, debris.path, debris.why))
+        try:
+            for repair in plan.packages:
+                for full_path, reason in repair.source.move_aside:
+                    backup.move_aside(full_path, reason)
+                    outcome.done.append(Done(MOVE_ASIDE, full_path, reason))
+                for damaged in repair.paths:
+                    if os.path.lexists(os.path.join(prefix, damaged)):
+                        backup.move_aside(
+                            damaged, f"the damaged file, replaced by {repair.package}'s"
+                        )
+            relink(prefix, unlink, link)
+        except BaseException:
+            backup.put_back()
+            raise
+        for repair in plan.packages:
+            what = f"linked again from {_FROM[repair.source.how]}: {'; '.join(repair.fixes)}"
+            outcome.done.append(Done(RELINK, repair.package, what))
+
+
+_FROM = {CACHE: "the package cache", ARCHIVE: "its archive", FETCH: "its channel"}
+
+
+def repair(
+    prefix: str,
+    names: tuple[str, ...] = (),
+    dry_run: bool = False,
+    confirm: Callable[[Plan], None] | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Repair ``prefix`` (only the packages ``names``, when given).
+
+    ``confirm(plan)`` is called before anything changes; it raises to stop the
+    repair (conda's confirmation does). IntegrityInputError when the repair
+    cannot run (no environment, another conda at work, no journal).
+    """
+    from conda.exceptions import CondaError
+
+    progress = progress or Progress(enabled=False)
+    started = time.perf_counter()
+    before = read_before(prefix, progress, write=not dry_run)
+    plan = make_plan(before.state, before.findings, frozenset(names))
+    outcome = Outcome(before.state.prefix, plan, dry_run=dry_run)
+    report_before = report_of(before.state, VerifyOptions(), before.findings, started)
+    blocked = plan.blocked
+    if dry_run or plan.empty or blocked:
+        outcome.report = report_before
+        outcome.not_repaired = (
+            _left_after(plan, report_before) if not dry_run else list(plan.not_repaired)
+        )
+        if blocked and not dry_run:
+            outcome.stopped = "; ".join(f"{r.package}: {r.source.why}" for r in blocked)
+        return outcome
+    if confirm is not None:
+        confirm(plan)
+    backup = new_backup(outcome.prefix)
+    try:
+        _carry_out(outcome.prefix, plan, before, outcome, backup)
+    except CondaError as error:  # conda rolled its transaction back; ours went back too
+        outcome.stopped = f"conda's transaction failed: {str(error).strip()}"
+        outcome.done = [d for d in outcome.done if d.action != RELINK]
+    finally:
+        outcome.backup = backup.path if backup.items else None
+    outcome.report = verify_prefix(outcome.prefix, VerifyOptions(), Progress(enabled=False))
+    outcome.not_repaired = _left_after(plan, outcome.report)
+    return outcome
