@@ -72,15 +72,26 @@ def virtual_package_records() -> list[Any]:
     ]
 
 
-def health_check(name: str, action: Callable[[str, bool], None], summary: str) -> Any:
-    """A ``CondaHealthCheck`` as the running conda takes it (``summary`` since 26.1;
-    conda calls ``action(prefix, verbose)`` in every version)."""
+def health_check(
+    name: str,
+    action: Callable[[str, bool], None],
+    summary: str,
+    fixer: Callable[[str, Any, Callable[[str], None]], int] | None = None,
+    fix: str | None = None,
+) -> Any:
+    """A ``CondaHealthCheck`` as the running conda takes it (``summary``, ``fixer``
+    and ``fix`` since 26.1; conda calls ``action(prefix, verbose)`` in every version,
+    and ``fixer(prefix, args, confirm)`` for ``conda doctor --fix``)."""
     import inspect
 
     from conda.plugins.types import CondaHealthCheck
 
     fields = inspect.signature(CondaHealthCheck).parameters
-    extra = {"summary": summary} if "summary" in fields else {}
+    extra: dict[str, Any] = {"summary": summary} if "summary" in fields else {}
+    if fixer is not None and "fixer" in fields:
+        extra["fixer"] = fixer
+        if "fix" in fields:
+            extra["fix"] = fix
     return CondaHealthCheck(name=name, action=action, **extra)
 
 

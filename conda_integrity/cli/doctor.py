@@ -1,12 +1,20 @@
 """``conda doctor``'s ``integrity`` health check: the same verify, its report printed.
 
 conda calls a health check as ``action(prefix, verbose)`` (24.7 and 26.x
-alike); conda 26.1 added ``summary`` and an optional ``fixer``. There is no
-fixer until conda-integrity has a repair command. ``conda doctor`` exits 0
-whatever a health check finds; ``conda integrity verify`` has the exit codes.
+alike); conda 26.1 added ``summary`` and an optional ``fixer``, which ``conda
+doctor --fix`` calls with conda's own confirmation (it raises when the user says
+no, and for ``--dry-run``): there, the fixer is ``conda integrity repair``.
+``conda doctor`` exits 0 whatever a health check finds; ``conda integrity
+verify`` has the exit codes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..repair.plan import Plan
 
 NAME = "integrity"
 #: the marks conda doctor prints (not importable from one place in every conda version)
@@ -45,8 +53,35 @@ def run_health_check(prefix: str, verbose: bool) -> None:
     print(text + "\n")
 
 
-def health_check():
+FIX = "Repair what it found (conda integrity repair): relink from a verified package cache"
+
+
+def run_fixer(prefix: str, args: Any, confirm: Callable[[str], None]) -> int:
+    """``conda doctor --fix``: plan the repair, show it, ask with conda's ``confirm``
+    (which stops a dry run before anything changes), carry it out; the exit code
+    of ``conda integrity repair``."""
+    from conda.base.context import context
+
+    from ..repair.run import repair
+    from .repair import plan_lines, render_outcome
+
+    def ask(plan: Plan) -> None:
+        print("\n".join(plan_lines(prefix, plan)) + "\n", flush=True)
+        confirm("Carry out this repair?")
+
+    if context.dry_run:  # a plan written nowhere, then conda's dry-run exit
+        outcome = repair(prefix, dry_run=True)
+        ask(outcome.plan)
+        return 0
+    outcome = repair(prefix, confirm=ask)
+    if outcome.plan.empty and not outcome.stopped:
+        print("Nothing to repair.")
+    print(render_outcome(outcome))
+    return outcome.exit_code
+
+
+def health_check() -> Any:
     """The ``CondaHealthCheck`` for the running conda's signature."""
     from ..compat import health_check as conda_health_check
 
-    return conda_health_check(NAME, run_health_check, SUMMARY)
+    return conda_health_check(NAME, run_health_check, SUMMARY, fixer=run_fixer, fix=FIX)

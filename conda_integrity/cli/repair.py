@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, Namespace
+from typing import TYPE_CHECKING, Any
 
 from ..compat import target_prefix
+
+if TYPE_CHECKING:
+    from ..repair.plan import NotRepaired, Plan
+    from ..repair.run import Outcome
 
 HELP = "Fix what verify found, through conda's own transaction and a verified package cache."
 DESCRIPTION = (
@@ -39,11 +44,11 @@ def configure_parser(repair: ArgumentParser) -> None:
     add_output_and_prompt_options(repair)
 
 
-def _plan_lines(outcome) -> list[str]:  # type: ignore[no-untyped-def]
+def plan_lines(prefix: str, plan: Plan) -> list[str]:
+    """The plan in words: each package, what will be done and why, what is moved aside."""
     from ..verify.report import terminal_safe
 
-    plan = outcome.plan
-    lines = [f"Repair plan for {terminal_safe(outcome.prefix)}:"]
+    lines = [f"Repair plan for {terminal_safe(prefix)}:"]
     if plan.empty:
         lines.append("  nothing to repair")
     for package in plan.packages:
@@ -51,22 +56,22 @@ def _plan_lines(outcome) -> list[str]:  # type: ignore[no-untyped-def]
         lines.append(f"    fixes: {'; '.join(package.fixes)}")
         lines.extend(f"    {terminal_safe(note)}" for note in package.notes)
         lines.append(f"    from: {terminal_safe(package.source.why)}")
-        for path, _ in package.source.move_aside:
-            lines.append(f"    moves aside: {terminal_safe(path)}")
-        for path in package.paths:
-            lines.append(f"    moves aside the damaged {terminal_safe(path)}")
+        for cached, _ in package.source.move_aside:
+            lines.append(f"    moves aside: {terminal_safe(cached)}")
+        for damaged in package.paths:
+            lines.append(f"    moves aside the damaged {terminal_safe(damaged)}")
         if package.source.shared_with:
             lines.append(
                 "    the damaged file is shared by hard link with: "
                 + ", ".join(map(terminal_safe, package.source.shared_with))
                 + " (`conda integrity repair --all` repairs them too)"
             )
-    for path in plan.paths:
-        lines.append(f"  move aside {terminal_safe(path.path)} ({path.code}: {path.why})")
+    for debris in plan.paths:
+        lines.append(f"  move aside {terminal_safe(debris.path)} ({debris.code}: {debris.why})")
     return lines
 
 
-def _left_lines(items) -> list[str]:  # type: ignore[no-untyped-def]
+def _left_lines(items: list[NotRepaired]) -> list[str]:
     from ..verify.report import terminal_safe
 
     lines = []
@@ -78,7 +83,7 @@ def _left_lines(items) -> list[str]:  # type: ignore[no-untyped-def]
     return lines
 
 
-def render_outcome(outcome) -> str:  # type: ignore[no-untyped-def]
+def render_outcome(outcome: Outcome) -> str:
     """What the repair did and what is left, in words."""
     from ..verify.report import terminal_safe
     from .render import render_text
@@ -103,16 +108,16 @@ def render_outcome(outcome) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
-def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict]:
+def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
     from conda.base.context import context
 
     from ..compat import confirm
     from ..progress import Progress
     from ..repair.run import repair
 
-    def ask(plan) -> None:  # type: ignore[no-untyped-def]
+    def ask(plan: Plan) -> None:
         if not context.json:
-            print("\n".join(_plan_lines(_Shown(prefix, plan))) + "\n", flush=True)
+            print("\n".join(plan_lines(prefix, plan)) + "\n", flush=True)
         if not context.always_yes:
             confirm("Proceed with the repair")
 
@@ -126,7 +131,7 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict]:
     )
     if not context.json:
         if outcome.dry_run or outcome.plan.empty or outcome.stopped:
-            print("\n".join(_plan_lines(outcome)) + "\n")
+            print("\n".join(plan_lines(outcome.prefix, outcome.plan)) + "\n")
         if outcome.dry_run:
             print("Dry run: nothing was changed.")
             if outcome.not_repaired:
@@ -135,13 +140,6 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict]:
         else:
             print(render_outcome(outcome))
     return outcome.exit_code, outcome.to_dict()
-
-
-class _Shown:
-    """A plan shown before it is carried out (what :func:`_plan_lines` reads)."""
-
-    def __init__(self, prefix: str, plan) -> None:  # type: ignore[no-untyped-def]
-        self.prefix, self.plan = prefix, plan
 
 
 def execute(args: Namespace) -> int:
