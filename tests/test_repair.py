@@ -16,7 +16,14 @@ import pytest
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda, Result
 from tests.support.fault_sweep import KILL_RUNNER
-from tests.support.helpers import edit_in_place, findings, replace_file, summary, verify
+from tests.support.helpers import (
+    edit_in_place,
+    findings,
+    replace_file,
+    start_waiting_transaction,
+    summary,
+    verify,
+)
 from tests.support.trees import differences, tree
 
 TIMEOUT = 300
@@ -261,3 +268,28 @@ def test_a_repair_killed_half_way_is_reported_and_finished(
     assert result.returncode == 0, str(result)
     assert differences(before, tree(env, skip=META)) == []
     assert verify(sandbox, env)["findings"] == []
+
+
+def test_it_cannot_run_one_line_and_exit_2(sandbox: Conda, tmp_path: Path) -> None:
+    result = repair(sandbox, tmp_path / "nowhere", "-y")
+    assert result.returncode == 2, str(result)
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+    as_json = repair(sandbox, tmp_path / "nowhere", "-y", "--json")
+    assert as_json.returncode == 2 and "error" in json.loads(as_json.stdout)
+
+
+def test_not_while_another_conda_changes_the_environment(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    (env / "bin" / "foo-config").unlink()
+    handshake = tmp_path / "handshake"
+    other = start_waiting_transaction(sandbox, env, handshake, "slowpost")
+    try:
+        result = repair(sandbox, env, "-y")
+    finally:
+        (handshake / "continue").touch()
+        other.communicate(timeout=TIMEOUT)
+    assert result.returncode == 2, str(result)
+    assert "another conda is changing" in result.stderr
+    assert not (env / "bin" / "foo-config").exists()  # nothing was done

@@ -115,7 +115,10 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
     from ..progress import Progress
     from ..repair.run import repair
 
+    shown: list[Plan] = []
+
     def ask(plan: Plan) -> None:
+        shown.append(plan)
         if not context.json:
             print("\n".join(plan_lines(prefix, plan)) + "\n", flush=True)
         if not context.always_yes:
@@ -130,7 +133,7 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
         progress=progress,
     )
     if not context.json:
-        if outcome.dry_run or outcome.plan.empty or outcome.stopped:
+        if not shown:
             print("\n".join(plan_lines(outcome.prefix, outcome.plan)) + "\n")
         if outcome.dry_run:
             print("Dry run: nothing was changed.")
@@ -152,10 +155,13 @@ def execute(args: Namespace) -> int:
         from ..observe.known_envs import known_prefixes
         from ..records.reader import not_an_environment
 
-        codes, documents = [], []
+        codes: list[int] = []
+        documents: list[dict[str, Any]] = []
         for known in known_prefixes():
             if not_an_environment(known.path) is not None:
                 continue
+            if codes and not context.json:
+                print()
             code, document = _repair_one(known.path, args)
             codes.append(code)
             documents.append(document)

@@ -195,6 +195,13 @@ def repair(
     progress = progress or Progress(enabled=False)
     started = time.perf_counter()
     before = read_before(prefix, progress, write=not dry_run)
+    if before.others and not dry_run:
+        other = before.others[0].entry
+        raise IntegrityInputError(
+            f"another conda is changing {before.state.prefix} now "
+            f"(`conda {' '.join(other.argv[1:])}`, pid {other.pid}); "
+            "run the repair again once it has finished"
+        )
     plan = make_plan(before.state, before.findings, frozenset(names))
     outcome = Outcome(before.state.prefix, plan, dry_run=dry_run)
     report_before = report_of(before.state, VerifyOptions(), before.findings, started)
@@ -212,6 +219,8 @@ def repair(
     backup = new_backup(outcome.prefix)
     try:
         _carry_out(outcome.prefix, plan, before, outcome, backup)
+    except IntegrityInputError:
+        raise
     except CondaError as error:  # conda rolled its transaction back; ours went back too
         outcome.stopped = f"conda's transaction failed: {str(error).strip()}"
         outcome.done = [d for d in outcome.done if d.action != RELINK]
