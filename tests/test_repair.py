@@ -293,3 +293,14 @@ def test_not_while_another_conda_changes_the_environment(
     assert result.returncode == 2, str(result)
     assert "another conda is changing" in result.stderr
     assert not (env / "bin" / "foo-config").exists()  # nothing was done
+
+
+def test_only_the_packages_named(sandbox: Conda, env: Path) -> None:
+    (env / "bin" / "foo-config").unlink()
+    (env / "bin" / "pyfoo").unlink()
+    document, result = repair_json(sandbox, env, "libfoo")
+    assert result.returncode == 0, str(result)
+    assert [p["package"] for p in document["plan"]] == [LIBFOO]
+    assert summary(verify(sandbox, env)) == {("missing-file", "bin/pyfoo")}
+    unknown = repair(sandbox, env, "-y", "nosuchpackage")
+    assert unknown.returncode == 2 and "nosuchpackage" in unknown.stderr, str(unknown)

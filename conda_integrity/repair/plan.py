@@ -34,6 +34,7 @@ from ..checks import (
     transaction_debris,
     unsatisfied_dependency,
 )
+from ..exceptions import IntegrityInputError
 from ..findings import Finding
 from ..observe.prefix_state import PrefixState
 from ..records import package_cache
@@ -201,7 +202,16 @@ def _clobber_winner(prefix: str, finding: Finding) -> tuple[str | None, str]:
     )
 
 
-def _selected(finding: Finding, names: frozenset[str]) -> bool:
+def check_names(state: PrefixState, names: frozenset[str]) -> None:
+    """IntegrityInputError for a name that no installed package has."""
+    known = {p.stem for p in state.packages} | {p.name for p in state.packages}
+    unknown = sorted(names - known)
+    if unknown:
+        raise IntegrityInputError(f"no installed package is named {unknown[0]!r}")
+
+
+def selected(finding: Finding, names: frozenset[str]) -> bool:
+    """Whether ``finding`` is about one of the packages ``names`` (all: none named)."""
     if not names:
         return True
     stems = {finding.package, *(finding.extra.get("packages") or ())}
@@ -219,7 +229,7 @@ def make_plan(
     wanted: dict[str, list[Finding]] = {}
     notes: dict[str, list[str]] = {}
     for finding in findings:
-        if not _selected(finding, names):
+        if not selected(finding, names):
             continue
         code = finding.code
         if code == clobbered_file.CHECK.code:

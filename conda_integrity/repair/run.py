@@ -25,7 +25,7 @@ from ..verify.report import Report
 from ..verify.run import report_of, verify_prefix
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
-from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, make_plan
+from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, check_names, make_plan, selected
 from .sources import ARCHIVE, CACHE, FETCH
 from .transaction import relink
 
@@ -92,11 +92,14 @@ def _key(code: str, package: str | None, path: str | None) -> tuple[str, str | N
     return code, package, path
 
 
-def _left_after(plan: Plan, report: Report) -> list[NotRepaired]:
-    """The findings of the verify after the repair, each with why it is left."""
+def _left_after(plan: Plan, report: Report, names: frozenset[str]) -> list[NotRepaired]:
+    """The findings of the verify after the repair (about the packages ``names``, if
+    any are named), each with why it is left."""
     reasons = {_key(n.code, n.package, n.path): n for n in plan.not_repaired}
     left = []
     for finding in report.findings:
+        if not selected(finding, names):
+            continue
         known = reasons.get(_key(finding.code, finding.package, finding.path))
         left.append(
             known
@@ -202,14 +205,16 @@ def repair(
             f"(`conda {' '.join(other.argv[1:])}`, pid {other.pid}); "
             "run the repair again once it has finished"
         )
-    plan = make_plan(before.state, before.findings, frozenset(names))
+    chosen = frozenset(names)
+    check_names(before.state, chosen)
+    plan = make_plan(before.state, before.findings, chosen)
     outcome = Outcome(before.state.prefix, plan, dry_run=dry_run)
     report_before = report_of(before.state, VerifyOptions(), before.findings, started)
     blocked = plan.blocked
     if dry_run or plan.empty or blocked:
         outcome.report = report_before
         outcome.not_repaired = (
-            _left_after(plan, report_before) if not dry_run else list(plan.not_repaired)
+            _left_after(plan, report_before, chosen) if not dry_run else list(plan.not_repaired)
         )
         if blocked and not dry_run:
             outcome.stopped = "; ".join(f"{r.package}: {r.source.why}" for r in blocked)
@@ -227,5 +232,5 @@ def repair(
     finally:
         outcome.backup = backup.path if backup.items else None
     outcome.report = verify_prefix(outcome.prefix, VerifyOptions(), Progress(enabled=False))
-    outcome.not_repaired = _left_after(plan, outcome.report)
+    outcome.not_repaired = _left_after(plan, outcome.report, chosen)
     return outcome
