@@ -304,3 +304,18 @@ def test_only_the_packages_named(sandbox: Conda, env: Path) -> None:
     assert summary(verify(sandbox, env)) == {("missing-file", "bin/pyfoo")}
     unknown = repair(sandbox, env, "-y", "nosuchpackage")
     assert unknown.returncode == 2 and "nosuchpackage" in unknown.stderr, str(unknown)
+
+
+def test_solve_lets_conda_s_solver_meet_what_only_it_can(sandbox: Conda, env: Path) -> None:
+    sandbox.remove(env, "--force", "libfoo")
+    (env / "bin" / "pyfoo").unlink()
+    dry = repair(sandbox, env, "--solve", "--dry-run")
+    assert "solve: conda's solver installs what libfoo >=1.0 need" in dry.stdout, str(dry)
+
+    document, result = repair_json(sandbox, env, "--solve")
+
+    assert result.returncode == 0, str(result)
+    assert [d["action"] for d in document["done"]] == ["relink", "solve"]
+    assert document["report"]["ok"] is True
+    assert [f["code"] for f in verify(sandbox, env)["findings"]] == []
+    assert list(env.glob("conda-meta/libfoo-*.json"))

@@ -41,15 +41,26 @@ def configure_parser(repair: ArgumentParser) -> None:
         action="store_true",
         help="Repair every environment conda knows (`conda env list`), one after the other.",
     )
+    repair.add_argument(
+        "--solve",
+        dest="repair_solve",
+        action="store_true",
+        help=(
+            "Also let conda's solver install what unmet dependencies, violated "
+            "constraints and requested specs need (as `conda install SPEC` would; "
+            "conda shows its plan and asks first)."
+        ),
+    )
     add_output_and_prompt_options(repair)
 
 
-def plan_lines(prefix: str, plan: Plan) -> list[str]:
+def plan_lines(prefix: str, plan: Plan, solve: bool = False) -> list[str]:
     """The plan in words: each package, what will be done and why, what is moved aside."""
     from ..verify.report import terminal_safe
 
     lines = [f"Repair plan for {terminal_safe(prefix)}:"]
-    if plan.empty:
+    specs = plan.solver_specs if solve else []
+    if plan.empty and not specs:
         lines.append("  nothing to repair")
     for package in plan.packages:
         lines.append(f"  relink {package.package}")
@@ -68,6 +79,11 @@ def plan_lines(prefix: str, plan: Plan) -> list[str]:
             )
     for debris in plan.paths:
         lines.append(f"  move aside {terminal_safe(debris.path)} ({debris.code}: {debris.why})")
+    if specs:
+        lines.append(
+            f"  solve: conda's solver installs what {', '.join(map(terminal_safe, specs))} "
+            "need (it shows its own plan first)"
+        )
     return lines
 
 
@@ -90,7 +106,7 @@ def render_outcome(outcome: Outcome) -> str:
 
     lines = []
     if outcome.stopped:
-        lines.append(f"Nothing was changed: {terminal_safe(outcome.stopped)}")
+        lines.append(terminal_safe(outcome.stopped))
     if outcome.done:
         lines.append("Done:")
         lines.extend(
@@ -120,9 +136,15 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
     def ask(plan: Plan) -> None:
         shown.append(plan)
         if not context.json:
-            print("\n".join(plan_lines(prefix, plan)) + "\n", flush=True)
+            print("\n".join(plan_lines(prefix, plan, args.repair_solve)) + "\n", flush=True)
         if not context.always_yes:
             confirm("Proceed with the repair")
+
+    def ask_solver(transaction: Any) -> None:
+        if not context.json:
+            transaction.print_transaction_summary()
+        if not context.always_yes:
+            confirm("Let conda's solver make these changes")
 
     progress = Progress(enabled=not (context.json or context.quiet))
     outcome = repair(
@@ -131,10 +153,12 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
         dry_run=bool(args.dry_run),
         confirm=ask,
         progress=progress,
+        solve_specs=args.repair_solve,
+        confirm_solve=ask_solver,
     )
     if not context.json:
         if not shown:
-            print("\n".join(plan_lines(outcome.prefix, outcome.plan)) + "\n")
+            print("\n".join(plan_lines(outcome.prefix, outcome.plan, args.repair_solve)) + "\n")
         if outcome.dry_run:
             print("Dry run: nothing was changed.")
             if outcome.not_repaired:

@@ -54,6 +54,10 @@ LEFT_TO_THE_USER = {
     pip_overlap.CHECK.code: "whether pip's or conda's files should stay is the user's choice",
     history_mismatch.CHECK.code: "conda-meta/history is conda's log; repair does not rewrite it",
 }
+#: findings conda's solver can fix by meeting their spec (``repair --solve``)
+SOLVER_CODES = frozenset(
+    check.CHECK.code for check in (unsatisfied_dependency, constraint_violation, spec_drift)
+)
 #: what repair says it did or will do
 RELINK, MOVE_ASIDE = "relink", "move-aside"
 
@@ -110,6 +114,8 @@ class NotRepaired:
     path: str | None = None
     #: the command that would fix it
     command: str | None = None
+    #: the spec conda's solver would have to meet (``repair --solve``)
+    spec: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -138,6 +144,11 @@ class Plan:
         """Other environments that hold a damaged cache file by hard link."""
         return sorted({p for repair in self.packages for p in repair.source.shared_with})
 
+    @property
+    def solver_specs(self) -> list[str]:
+        """The specs of what only conda's solver can fix, in order, once each."""
+        return list(dict.fromkeys(item.spec for item in self.not_repaired if item.spec))
+
     def to_list(self) -> list[dict[str, Any]]:
         return [repair.to_dict() for repair in self.packages] + [
             path.to_dict() for path in self.paths
@@ -149,6 +160,7 @@ def _line(finding: Finding) -> str:
 
 
 def _left(finding: Finding, reason: str) -> NotRepaired:
+    spec = finding.extra.get("spec") if finding.code in SOLVER_CODES else None
     return NotRepaired(
         finding.code,
         finding.severity,
@@ -157,6 +169,7 @@ def _left(finding: Finding, reason: str) -> NotRepaired:
         finding.package,
         finding.path,
         finding.fix,
+        spec if isinstance(spec, str) and spec else None,
     )
 
 

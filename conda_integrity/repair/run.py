@@ -26,11 +26,14 @@ from ..verify.run import report_of, verify_prefix
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
 from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, check_names, make_plan, selected
+from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
 from .transaction import relink
 
 #: the command a repair is journaled as
 COMMAND = "repair"
+#: what ``--solve`` reports it did
+SOLVE = "solve"
 STILL_THERE = "still there after the repair"
 
 
@@ -180,18 +183,42 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
 _FROM = {CACHE: "the package cache", ARCHIVE: "its archive", FETCH: "its channel"}
 
 
+def _solve(
+    prefix: str,
+    specs: list[str],
+    confirm: Callable[[Any], None] | None,
+    outcome: Outcome,
+) -> None:
+    """Let conda's solver meet ``specs``, journaled as part of the repair."""
+    transaction = solve(prefix, specs)
+    if transaction.nothing_to_do:
+        return
+    if confirm is not None:
+        confirm(transaction)
+    unlink, link = changes(transaction, prefix)
+    with journaled(prefix, read_before(prefix), COMMAND) as session:
+        record_plan(session, unlink, link)
+        carry_out(transaction)
+    what = f"conda's solver installed what {', '.join(specs)} needs"
+    outcome.done.append(Done(SOLVE, " ".join(specs), what))
+
+
 def repair(
     prefix: str,
     names: tuple[str, ...] = (),
     dry_run: bool = False,
     confirm: Callable[[Plan], None] | None = None,
     progress: Progress | None = None,
+    solve_specs: bool = False,
+    confirm_solve: Callable[[Any], None] | None = None,
 ) -> Outcome:
     """Repair ``prefix`` (only the packages ``names``, when given).
 
     ``confirm(plan)`` is called before anything changes; it raises to stop the
-    repair (conda's confirmation does). IntegrityInputError when the repair
-    cannot run (no environment, another conda at work, no journal).
+    repair (conda's confirmation does). With ``solve_specs``, conda's solver then
+    meets the specs of what only it can fix, after ``confirm_solve(transaction)``.
+    IntegrityInputError when the repair cannot run (no environment, another conda
+    at work, no journal).
     """
     from conda.exceptions import CondaError
 
@@ -211,24 +238,28 @@ def repair(
     outcome = Outcome(before.state.prefix, plan, dry_run=dry_run)
     report_before = report_of(before.state, VerifyOptions(), before.findings, started)
     blocked = plan.blocked
-    if dry_run or plan.empty or blocked:
+    specs = plan.solver_specs if solve_specs else []
+    if dry_run or (plan.empty and not specs) or blocked:
         outcome.report = report_before
         outcome.not_repaired = (
             _left_after(plan, report_before, chosen) if not dry_run else list(plan.not_repaired)
         )
         if blocked and not dry_run:
-            outcome.stopped = "; ".join(f"{r.package}: {r.source.why}" for r in blocked)
+            missing = "; ".join(f"{r.package}: {r.source.why}" for r in blocked)
+            outcome.stopped = f"Nothing was changed: {missing}"
         return outcome
     if confirm is not None:
         confirm(plan)
     backup = new_backup(outcome.prefix)
     try:
-        _carry_out(outcome.prefix, plan, before, outcome, backup)
+        if not plan.empty:
+            _carry_out(outcome.prefix, plan, before, outcome, backup)
+        if specs:
+            _solve(outcome.prefix, specs, confirm_solve, outcome)
     except IntegrityInputError:
         raise
     except CondaError as error:  # conda rolled its transaction back; ours went back too
-        outcome.stopped = f"conda's transaction failed: {str(error).strip()}"
-        outcome.done = [d for d in outcome.done if d.action != RELINK]
+        outcome.stopped = f"conda's transaction failed and was rolled back: {str(error).strip()}"
     finally:
         outcome.backup = backup.path if backup.items else None
     outcome.report = verify_prefix(outcome.prefix, VerifyOptions(), Progress(enabled=False))
