@@ -1,7 +1,7 @@
 """``conda integrity``: the command conda runs, one module per verb.
 
 Each verb module (:mod:`.verify`, :mod:`.snapshot`, :mod:`.log`, :mod:`.diff`,
-:mod:`.repair`)
+:mod:`.repair`, :mod:`.rollback`)
 has ``configure_parser`` and ``execute``; it parses and renders, and leaves the
 work to the layers below. conda has already parsed the arguments and initialised
 its context (``-n/-p``, ``--json``, ``-v``, ``-q``) when ``execute`` runs.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from argparse import ArgumentParser, Namespace
 
-from . import diff, log, repair, snapshot, verify
+from . import diff, log, repair, rollback, snapshot, verify
 
 SUMMARY = "Verify conda environments against conda's own records, file by file."
 VERBS = {
@@ -20,6 +20,7 @@ VERBS = {
     "log": log,
     "diff": diff,
     "repair": repair,
+    "rollback": rollback,
 }
 
 

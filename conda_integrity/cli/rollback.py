@@ -1,0 +1,106 @@
+"""``conda integrity rollback [N]``: make the prefix hold exactly snapshot N's packages."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from argparse import ArgumentParser, Namespace
+from typing import Any
+
+from ..compat import target_prefix
+
+HELP = "Make the environment hold exactly the packages of a snapshot."
+DESCRIPTION = (
+    "Show what differs between now and snapshot N (packages to remove, to install, to "
+    "replace), ask, then make the environment hold exactly snapshot N's packages, by "
+    "their exact URLs and sha256, from the package cache or their channel, and verify "
+    "it. Without N: the snapshot taken before the last guarded transaction. "
+    "`conda integrity log` lists the snapshots."
+)
+
+
+def configure_parser(rollback: ArgumentParser) -> None:
+    """Add ``rollback``'s options to its parser."""
+    from conda.cli.helpers import add_output_and_prompt_options, add_parser_prefix
+
+    rollback.add_argument(
+        "snapshot",
+        nargs="?",
+        metavar="N",
+        help="the snapshot to go back to (default: the one before the last guarded transaction)",
+    )
+    add_parser_prefix(rollback)
+    add_output_and_prompt_options(rollback)
+
+
+def _number(text: str | None) -> int | None:
+    from ..exceptions import IntegrityInputError
+
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise IntegrityInputError(f"there is no snapshot {text}: snapshots are numbered from 1")
+    return int(text)
+
+
+def render_plan(plan: Any) -> str:
+    """The difference, package by package, and what is moved or put back."""
+    lines = [f"Rolling back {plan.prefix} to snapshot {plan.number}:"]
+    for interrupted in plan.interrupted:
+        lines.append(f"  (undoing what `{interrupted.command}` left half done)")
+    rows = (
+        [("remove", r.stem) for r in plan.remove]
+        + [("install", r.stem) for r in plan.install]
+        + [("replace", f"{old.stem} -> {new.stem}") for old, new in plan.replace]
+        + [("relink", f"{r.stem} (touched by the interrupted transaction)") for r in plan.relink]
+    )
+    for action, what in rows:
+        lines.append(f"  {action:<8} {what}")
+    for path in plan.restore:
+        lines.append(f"  put back {path[: -len('.c~')]} (from conda's backup {path})")
+    for path, why in sorted(plan.aside.items()):
+        lines.append(f"  move aside {path} ({why})")
+    for record in plan.unresolvable:
+        lines.append(f"  cannot  {record.stem}: the snapshot names no URL for it")
+    if plan.empty:
+        lines.append("  nothing to do: the environment holds exactly these packages")
+    return "\n".join(lines)
+
+
+def execute(args: Namespace) -> int:
+    """Run the verb with conda's parsed arguments; the exit code."""
+    from conda.base.context import context
+    from conda.cli.common import confirm_yn
+    from conda.exceptions import DryRunExit
+
+    from ..progress import Progress
+    from ..repair.rollback import plan_rollback, rollback
+    from ..verify.read import VerifyOptions
+    from ..verify.run import verify_prefix
+    from .render import render_text
+
+    prefix = target_prefix()
+    plan = plan_rollback(prefix, _number(args.snapshot))
+    if not context.json:
+        print(render_plan(plan))
+    if context.dry_run or plan.empty:
+        if context.json:
+            print(json.dumps({"plan": plan.to_dict(), "done": None}, indent=2))
+        return 0
+    if not context.json:
+        try:
+            confirm_yn()
+        except DryRunExit:
+            return 0
+    command = "conda " + shlex.join(sys.argv[1:])
+    result = rollback(plan, command, list(sys.argv))
+    report = verify_prefix(plan.prefix, VerifyOptions(), Progress(enabled=False))
+    if context.json:
+        done = {"backup": result.backup, "restored": result.restored, "moved": result.moved}
+        print(json.dumps({"plan": plan.to_dict(), "done": done, "report": report.to_dict()}))
+    else:
+        if result.backup:
+            print(f"Moved aside into {result.backup} (manifest.json lists each file and why).")
+        print(render_text(report))
+    return report.exit_code

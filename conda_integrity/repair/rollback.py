@@ -1,0 +1,577 @@
+"""Rollback: make a prefix hold exactly the packages of one of its snapshots.
+
+The plan is the difference between the prefix now and snapshot N, as named
+data: packages to remove, to install, to replace, and to link again (records
+the snapshot has that an interrupted transaction touched, so their files are
+not trusted). Each record the snapshot holds is resolved to an exact conda
+``PackageRecord`` by its URL and sha256 (md5 for records that have no sha256):
+from the package cache, or fetched from its channel by conda's own fetch and
+extract, as ``conda install --file explicit.txt`` does; a record without a URL
+cannot be told apart from another build and is named, never guessed.
+
+What an interrupted transaction left is part of the plan too: conda's ``.c~``
+backups whose original path is free again are put back (the record of a
+package it removed among them, when the snapshot has that package); every
+other leftover, the files a killed link wrote without a record, and any file
+no record owns where a package will be linked, are moved aside into a backup
+before conda's transaction runs (conda's unlink deletes an ``X.c~`` in its
+way, and would write over the rest). A record that cannot be loaded, and a
+second record of a package name, are moved aside too, never deleted.
+
+Planning only reads: it writes no state, so ``--dry-run`` changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import IntegrityInputError
+from ..observe.walk import CONDA_TEMP_EXTENSION, walk_prefix
+from ..records.conda_verdict import CondaVerdicts
+from ..records.model import MAX_RECORD_BYTES, Record
+from ..records.package_cache import pkgs_dirs
+from ..records.reader import check_prefix, read_records, record_files
+from ..safe_read import read_regular_file
+from ..store import journal, snapshots
+from ..store.paths import guard_dir, guard_dirs_to_read
+from ..store.snapshots import Snapshot, SnapshotRecord
+
+META = "conda-meta"
+RECORD_SUFFIX = ".json"
+NOARCH_SITE_PACKAGES, NOARCH_SCRIPTS = "site-packages/", "python-scripts/"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A record in the prefix now (or one a ``.c~`` backup will give back)."""
+
+    record: SnapshotRecord
+    #: the paths it owns (relative, forward slashes)
+    paths: tuple[str, ...]
+    #: the record's file is ``conda-meta/<stem>.json.c~``: put back before the transaction
+    restored: bool = False
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A guarded transaction that died: what it meant to touch."""
+
+    command: str
+    argv: tuple[str, ...]
+    touched: frozenset[str]
+
+
+@dataclass
+class RollbackPlan:
+    """What a rollback to snapshot ``number`` does, package by package."""
+
+    prefix: str
+    number: int
+    snapshot: Snapshot
+    #: installed now, not in the snapshot
+    remove: list[SnapshotRecord] = field(default_factory=list)
+    #: in the snapshot, not installed now
+    install: list[SnapshotRecord] = field(default_factory=list)
+    #: (installed now, in the snapshot) of one package name
+    replace: list[tuple[SnapshotRecord, SnapshotRecord]] = field(default_factory=list)
+    #: in the snapshot and installed, but touched by an interrupted transaction
+    relink: list[SnapshotRecord] = field(default_factory=list)
+    #: ``.c~`` backups put back where their path is free
+    restore: list[str] = field(default_factory=list)
+    #: paths moved aside into the backup, with why
+    aside: dict[str, str] = field(default_factory=dict)
+    #: records of the snapshot that name no URL: which build they were cannot be told
+    unresolvable: list[SnapshotRecord] = field(default_factory=list)
+    interrupted: list[Interrupted] = field(default_factory=list)
+    #: every record in the prefix now (by stem), restorable ones included
+    installed: dict[str, Installed] = field(default_factory=dict)
+
+    @property
+    def to_link(self) -> list[SnapshotRecord]:
+        """The snapshot's records conda links."""
+        return self.install + [new for _, new in self.replace] + self.relink
+
+    @property
+    def to_unlink(self) -> list[SnapshotRecord]:
+        """The records conda unlinks."""
+        return self.remove + [old for old, _ in self.replace] + self.relink
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to do: the prefix holds the snapshot's records already."""
+        return not (self.to_link or self.remove or self.restore or self.aside)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "snapshot": self.number,
+            "remove": [r.stem for r in self.remove],
+            "install": [r.stem for r in self.install],
+            "replace": [{"from": old.stem, "to": new.stem} for old, new in self.replace],
+            "relink": [r.stem for r in self.relink],
+            "restore": list(self.restore),
+            "move_aside": [{"path": p, "why": why} for p, why in sorted(self.aside.items())],
+            "unresolvable": [r.stem for r in self.unresolvable],
+            "interrupted": [i.command for i in self.interrupted],
+        }
+
+
+def default_snapshot(prefix: str) -> int:
+    """The snapshot taken before the newest guarded transaction that changed (or
+    may have changed) the prefix; IntegrityInputError when there is none."""
+    for guard in guard_dirs_to_read(prefix):
+        for entry in journal.newest_first(guard):
+            if entry.state == journal.CLOSED or entry.before is None:
+                continue
+            return entry.before
+    raise IntegrityInputError(
+        f"{prefix} has no guarded transaction with a snapshot before it: "
+        "name a snapshot (conda integrity log lists them)"
+    )
+
+
+def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
+    """The difference between the prefix now and snapshot ``number`` (default:
+    :func:`default_snapshot`). Reads only."""
+    prefix = check_prefix(prefix)
+    if number is None:
+        number = default_snapshot(prefix)
+    target = snapshots.load(guard_dir(prefix), number)
+    _refuse_if_running(prefix)
+    plan = RollbackPlan(prefix, number, target)
+    plan.interrupted = _interrupted(prefix)
+    touched = frozenset().union(*(i.touched for i in plan.interrupted))
+    debris = walk_prefix(prefix).debris
+    installed, bad = _installed_now(prefix, debris)
+    plan.installed = installed
+    for record_file, why in bad.items():
+        plan.aside[record_file] = why
+    plan.restore = _restorable(prefix, debris, installed, target)
+    for path in debris:
+        if path not in plan.restore:
+            plan.aside[path] = "left by a conda transaction that did not finish"
+    _compare(plan, target, installed, touched)
+    for stem in _duplicates(installed, target):
+        # a second record of one name: conda sees one; the snapshot says which is right
+        plan.aside[f"{META}/{stem}{RECORD_SUFFIX}"] = "a second record of its package name"
+    _files_of_records_aside(plan)
+    return plan
+
+
+def _refuse_if_running(prefix: str) -> None:
+    for guard in guard_dirs_to_read(prefix):
+        for entry in journal.newest_first(guard):
+            if entry.state in journal.OPEN_STATES and not journal.is_own(entry):
+                if journal.is_running(guard, entry):
+                    raise IntegrityInputError(
+                        f"another conda is at work on {prefix} (pid {entry.pid}, "
+                        f"{entry.command}): try again once it has finished"
+                    )
+
+
+def _interrupted(prefix: str) -> list[Interrupted]:
+    """The guarded transactions that died since the last one that ended normally."""
+    found = []
+    for guard in guard_dirs_to_read(prefix):
+        for entry in journal.newest_first(guard):
+            if entry.state in (journal.FINISHED, journal.CLOSED):
+                break
+            plan = entry.plan or {}
+            touched = frozenset(plan.get("link", [])) | frozenset(plan.get("unlink", []))
+            found.append(Interrupted(entry.command, tuple(entry.argv), touched))
+    return found
+
+
+def _read_record(path: str) -> dict[str, Any] | None:
+    data = read_regular_file(path, MAX_RECORD_BYTES)
+    try:
+        raw = json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _installed_now(
+    prefix: str, debris: list[str]
+) -> tuple[dict[str, Installed], dict[str, str]]:
+    """The usable records now, and the record files that are not (to move aside)."""
+    files = record_files(prefix)
+    records, bad_records = read_records(prefix, list(files), CondaVerdicts(files, 0))
+    installed = {r.stem: _installed(r) for r in records}
+    bad = {b.file: f"the record {b.reason}" for b in bad_records if not b.unreadable}
+    # records an unlink renamed to .c~: put back when their package belongs there
+    for path in debris:
+        if not (path.startswith(META + "/") and path.endswith(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)):
+            continue
+        stem = path[len(META) + 1 : -len(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)]
+        if stem in installed or "/" in stem:
+            continue
+        raw = _read_record(os.path.join(prefix, path))
+        if raw is None:
+            continue
+        record = snapshots.snapshot_record(stem, raw)
+        paths = raw.get("paths_data", {}).get("paths", []) if isinstance(raw.get("paths_data"), dict) else []
+        owned = tuple(p["_path"] for p in paths if isinstance(p, dict) and isinstance(p.get("_path"), str))
+        installed[stem] = Installed(record, owned, restored=True)
+    return installed, bad
+
+
+def _installed(record: Record) -> Installed:
+    return Installed(
+        snapshots.snapshot_record(record.stem, record.raw),
+        tuple(owned.path for owned in record.paths),
+    )
+
+
+def _restorable(
+    prefix: str, debris: list[str], installed: dict[str, Installed], target: Snapshot
+) -> list[str]:
+    """The ``.c~`` backups to put back: their path is free, and a record file among
+    them only for a package the snapshot holds."""
+    wanted = {record.stem for record in target.records}
+    restore = []
+    for path in debris:
+        if not path.endswith(CONDA_TEMP_EXTENSION):
+            continue
+        original = path[: -len(CONDA_TEMP_EXTENSION)]
+        if os.path.lexists(os.path.join(prefix, original)):
+            continue
+        if original.startswith(META + "/"):
+            stem = original[len(META) + 1 : -len(RECORD_SUFFIX)]
+            entry = installed.get(stem)
+            if entry is None or not entry.restored or stem not in wanted:
+                continue
+        restore.append(path)
+    # a record whose .c~ is not put back is not installed after all
+    kept = {p[len(META) + 1 : -len(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)] for p in restore}
+    for stem in [s for s, i in installed.items() if i.restored and s not in kept]:
+        del installed[stem]
+    return restore
+
+
+def _same(now: SnapshotRecord, then: SnapshotRecord) -> bool:
+    if now.stem != then.stem:
+        return False
+    for ours, theirs in ((now.sha256, then.sha256), (now.md5, then.md5)):
+        if ours and theirs:
+            return ours.lower() == theirs.lower()
+    return True
+
+
+def _compare(
+    plan: RollbackPlan,
+    target: Snapshot,
+    installed: dict[str, Installed],
+    touched: frozenset[str],
+) -> None:
+    by_name: dict[str, list[SnapshotRecord]] = {}
+    for entry in installed.values():
+        by_name.setdefault(entry.record.name, []).append(entry.record)
+    wanted_names = set()
+    for then in target.records:
+        wanted_names.add(then.name)
+        now = by_name.get(then.name, [])
+        same = next((r for r in now if _same(r, then)), None)
+        if same is not None:
+            if then.stem in touched:
+                plan.relink.append(then)
+        elif now:
+            plan.replace.append((sorted(now)[0], then))
+        else:
+            plan.install.append(then)
+        if then.url is None and (same is None or then.stem in touched):
+            plan.unresolvable.append(then)
+    for name, records in sorted(by_name.items()):
+        if name not in wanted_names:
+            plan.remove.extend(sorted(records))
+
+
+def _duplicates(installed: dict[str, Installed], target: Snapshot) -> list[str]:
+    """Stems of the records beyond the one conda should keep of a package name."""
+    by_name: dict[str, list[str]] = {}
+    for stem, entry in installed.items():
+        by_name.setdefault(entry.record.name, []).append(stem)
+    wanted = {record.stem for record in target.records}
+    extra = []
+    for stems in by_name.values():
+        if len(stems) > 1:
+            keep = next((s for s in sorted(stems) if s in wanted), sorted(stems)[0])
+            extra.extend(s for s in sorted(stems) if s != keep)
+    return extra
+
+
+def _files_of_records_aside(plan: RollbackPlan) -> None:
+    """A record moved aside as a duplicate leaves its files to nobody: those no
+    other record keeps go aside with it, and it is not unlinked by conda."""
+    gone = {
+        path[len(META) + 1 : -len(RECORD_SUFFIX)]
+        for path in plan.aside
+        if path.startswith(META + "/") and path.endswith(RECORD_SUFFIX)
+    }
+    if not gone:
+        return
+    kept = set()
+    for stem, entry in plan.installed.items():
+        if stem not in gone:
+            kept.update(entry.paths)
+    for stem in gone:
+        entry = plan.installed.pop(stem, None)
+        if entry is None:
+            continue
+        for path in entry.paths:
+            if path not in kept and os.path.lexists(os.path.join(plan.prefix, path)):
+                plan.aside.setdefault(path, f"a file of {stem}, whose record is moved aside")
+        plan.remove = [r for r in plan.remove if r.stem != stem]
+        plan.replace = [(old, new) for old, new in plan.replace if old.stem != stem]
+    # a package whose only record went aside is installed anew
+    names_now = {entry.record.name for entry in plan.installed.values()}
+    for old, new in list(plan.replace):
+        if old.name not in names_now:
+            plan.replace.remove((old, new))
+            plan.install.append(new)
+
+
+# -- resolving the snapshot's records to conda's exact records --------------------------
+
+
+def spec_of(record: SnapshotRecord) -> Any:
+    """conda's MatchSpec for exactly this archive: its URL, with its sha256 (or md5)."""
+    from conda.models.match_spec import MatchSpec
+
+    if record.url is None:
+        raise IntegrityInputError(f"{record.stem}: the snapshot names no URL for it")
+    checksums = {}
+    if record.sha256:
+        checksums["sha256"] = record.sha256
+    elif record.md5:
+        checksums["md5"] = record.md5
+    return MatchSpec(record.url, **checksums)
+
+
+def cached(record: SnapshotRecord) -> Any | None:
+    """The package cache's extracted record of exactly this archive, or None."""
+    from conda.core.package_cache_data import PackageCacheData
+
+    spec = spec_of(record)
+    return next((r for r in PackageCacheData.query_all(spec) if r.is_extracted), None)
+
+
+def resolve(records: Iterable[SnapshotRecord]) -> list[Any]:
+    """Exact conda records for ``records``, from the package cache, fetching and
+    extracting those it lacks from their URL with conda's own machinery (offline:
+    IntegrityInputError naming them, before anything changed)."""
+    from conda.base.context import context
+    from conda.core.package_cache_data import PackageCacheData, ProgressiveFetchExtract
+
+    records = list(records)
+    missing = [r for r in records if cached(r) is None]
+    if missing:
+        if context.offline:
+            raise IntegrityInputError(
+                "offline, and the package cache lacks "
+                + ", ".join(f"{r.stem} ({r.url})" for r in missing)
+                + ": nothing was changed"
+            )
+        fetch = ProgressiveFetchExtract([spec_of(r) for r in missing])
+        fetch.execute()
+    found = []
+    for record in records:
+        spec = spec_of(record)
+        match = next(PackageCacheData.query_all(spec), None)
+        if match is None:
+            raise IntegrityInputError(
+                f"{record.stem} could not be had from {record.url}: nothing was changed"
+            )
+        found.append(match)
+    return found
+
+
+def link_paths(prefix: str, package_records: Iterable[Any]) -> dict[str, str]:
+    """Where conda will link each resolved package's files: path -> package stem."""
+    site_packages = _site_packages(package_records)
+    found = {}
+    for record in package_records:
+        folder = record.extracted_package_dir
+        data = _read_record(os.path.join(folder, "info", "paths.json")) or {}
+        paths = data.get("paths", [])
+        noarch = str(getattr(record, "noarch", "") or "").endswith("python")
+        stem = os.path.basename(folder)
+        for item in paths if isinstance(paths, list) else []:
+            path = item.get("_path") if isinstance(item, dict) else None
+            if not isinstance(path, str):
+                continue
+            if noarch and site_packages and path.startswith(NOARCH_SITE_PACKAGES):
+                path = site_packages + "/" + path[len(NOARCH_SITE_PACKAGES) :]
+            elif noarch and path.startswith(NOARCH_SCRIPTS):
+                path = "bin/" + path[len(NOARCH_SCRIPTS) :]
+            found[path] = stem
+    return found
+
+
+def _site_packages(package_records: Iterable[Any]) -> str | None:
+    for record in package_records:
+        if record.name == "python":
+            major_minor = ".".join(str(record.version).split(".")[:2])
+            return f"lib/python{major_minor}/site-packages"
+    return None
+
+
+def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]:
+    """Files where a package will be linked that no record owns: conda would write
+    over them; they go aside first."""
+    owned = set()
+    for entry in plan.installed.values():
+        owned.update(entry.paths)
+    found = {}
+    for path, stem in link_paths(plan.prefix, package_records).items():
+        if path in owned or path in plan.aside:
+            continue
+        if os.path.lexists(os.path.join(plan.prefix, path)):
+            found[path] = f"no record owns it; {stem} links it"
+    return found
+
+
+# -- carrying it out --------------------------------------------------------------------
+
+
+def interim_move_aside(prefix: str, paths: dict[str, str]) -> str | None:
+    """Move ``paths`` into ``conda-meta/integrity/backups/<time>/`` with a manifest;
+    the folder (None: nothing to move).
+
+    Interim: the repair branch's ``repair/backup.py`` replaces this."""
+    if not paths:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    folder = os.path.join(prefix, "conda-meta", "integrity", "backups", stamp)
+    os.makedirs(os.path.join(folder, "files"), exist_ok=True)
+    manifest = []
+    for path, why in sorted(paths.items()):
+        source = os.path.join(prefix, path)
+        if not os.path.lexists(source):
+            continue
+        destination = os.path.join(folder, "files", path)
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        os.rename(source, destination)
+        manifest.append({"path": path, "why": why})
+    with open(os.path.join(folder, "manifest.json"), "w", encoding="utf-8") as handle:
+        json.dump({"prefix": prefix, "moved": manifest}, handle, indent=1)
+    return folder
+
+
+def restore_backups(prefix: str, paths: list[str]) -> list[str]:
+    """Put conda's ``.c~`` backups back where their path is still free."""
+    restored = []
+    for path in paths:
+        original = path[: -len(CONDA_TEMP_EXTENSION)]
+        source, target = os.path.join(prefix, path), os.path.join(prefix, original)
+        if os.path.lexists(target) or not os.path.lexists(source):
+            continue
+        os.rename(source, target)
+        restored.append(original)
+    return restored
+
+
+def prefix_records(prefix: str, stems: Iterable[str]) -> list[Any]:
+    """conda's PrefixRecords of these installed records, loaded by conda's model."""
+    from conda.models.records import PrefixRecord
+
+    found = []
+    for stem in stems:
+        raw = _read_record(os.path.join(prefix, META, stem + RECORD_SUFFIX))
+        if raw is None:
+            raise IntegrityInputError(f"the record of {stem} cannot be read any more")
+        found.append(PrefixRecord(**raw))
+    return found
+
+
+def interim_transaction(
+    prefix: str, unlink: list[Any], link: list[Any], update_names: list[str], remove_names: list[str]
+) -> None:
+    """Unlink and link exact records with conda's own UnlinkLinkTransaction (prefix
+    replacement, ``.pyc``, entry points, link scripts and conda-meta are conda's).
+
+    Interim: the repair branch's ``repair/transaction.py`` replaces this."""
+    from conda.core.link import PrefixSetup, UnlinkLinkTransaction
+    from conda.core.prefix_data import PrefixData
+    from conda.models.match_spec import MatchSpec
+
+    PrefixData(prefix, pip_interop_enabled=False).reload()
+    setup = PrefixSetup(
+        prefix,
+        tuple(unlink),
+        tuple(link),
+        tuple(MatchSpec(name) for name in remove_names),
+        tuple(MatchSpec(name) for name in update_names),
+        (),
+    )
+    transaction = UnlinkLinkTransaction(setup)
+    transaction.execute()
+
+
+@dataclass
+class RollbackResult:
+    backup: str | None
+    restored: list[str]
+    moved: dict[str, str]
+
+
+def carry_out(plan: RollbackPlan) -> RollbackResult:
+    """Make the prefix hold exactly the plan's snapshot: resolve every record to link
+    (fetching what the cache lacks) before anything changes, then move aside, put
+    back ``.c~`` backups, and run conda's transaction."""
+    if plan.unresolvable:
+        raise IntegrityInputError(
+            "cannot tell which build these were (the snapshot names no URL): "
+            + ", ".join(r.stem for r in plan.unresolvable)
+            + "; nothing was changed"
+        )
+    link = resolve(plan.to_link)
+    moved = dict(plan.aside)
+    moved.update(in_the_way(plan, link))
+    backup = interim_move_aside(plan.prefix, moved)
+    restored = restore_backups(plan.prefix, plan.restore)
+    unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
+    unlink = prefix_records(plan.prefix, unlink_stems)
+    update_names = sorted({r.name for r in plan.to_link})
+    remove_names = sorted({r.name for r in plan.remove} - set(update_names))
+    if unlink or link:
+        interim_transaction(plan.prefix, unlink, link, update_names, remove_names)
+    return RollbackResult(backup, restored, moved)
+
+
+def rollback(plan: RollbackPlan, command: str, argv: list[str]) -> RollbackResult:
+    """:func:`carry_out`, journaled like a guarded transaction: a snapshot before
+    (so the rollback can itself be rolled back), an entry a kill leaves open (and
+    the next verify reports), the snapshot after; a rollback that finishes ends
+    the report of an interrupted transaction before it."""
+    from ..settings import snapshots_to_keep
+    from ..verify.snapshot import current
+
+    folder = guard_dir(plan.prefix)
+    before = snapshots.save(
+        folder, current(plan.prefix, snapshots.BEFORE, None, command), snapshots_to_keep()
+    )
+    entry, lock = journal.begin(folder, command, argv, before.number)
+    entry.plan = {
+        "unlink": sorted({r.stem for r in plan.to_unlink}),
+        "link": sorted({r.stem for r in plan.to_link}),
+    }
+    journal.save(folder, entry)
+    try:
+        result = carry_out(plan)
+    except BaseException:
+        # left open: the next run judges what was done (nothing, or half of it)
+        journal.release(entry, lock)
+        raise
+    after = snapshots.save(
+        folder, current(plan.prefix, snapshots.AFTER, None, command), snapshots_to_keep()
+    )
+    entry.after, entry.state = after.number, journal.FINISHED
+    entry.outcome = {"changed": True}
+    journal.end(folder, entry, lock)
+    return result
