@@ -160,18 +160,48 @@ def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
         # a second record of one name: conda sees one; the snapshot says which is right
         plan.aside[f"{META}/{stem}{RECORD_SUFFIX}"] = "a second record of its package name"
     _files_of_records_aside(plan)
+    _files_without_record_aside(plan, touched)
     return plan
+
+
+def _files_without_record_aside(plan: RollbackPlan, touched: frozenset[str]) -> None:
+    """Files an interrupted transaction linked for a package whose record it never
+    wrote (found by the package's own paths.json in the cache) go aside: no record
+    owns them, and conda's transaction would not remove them."""
+    orphans = [stem for stem in sorted(touched) if stem not in plan.installed]
+    if not orphans:
+        return
+    folders = []
+    for stem in orphans:
+        for pkgs_dir in pkgs_dirs():
+            folder = os.path.join(pkgs_dir, stem)
+            index = _read_record(os.path.join(folder, "info", "index.json"))
+            if index is not None:
+                folders.append((folder, str(index.get("noarch") or "")))
+                break
+    owned = set().union(*(entry.paths for entry in plan.installed.values()))
+    site_packages = next(
+        (
+            f"lib/python{'.'.join(r.version.split('.')[:2])}/site-packages"
+            for r in plan.snapshot.records
+            if r.name == "python"
+        ),
+        None,
+    )
+    for path, stem in _paths_of(folders, site_packages).items():
+        if path not in owned and os.path.lexists(os.path.join(plan.prefix, path)):
+            plan.aside.setdefault(path, f"linked for {stem} by the interrupted transaction")
 
 
 def _refuse_if_running(prefix: str) -> None:
     for guard in guard_dirs_to_read(prefix):
         for entry in journal.newest_first(guard):
-            if entry.state in journal.OPEN_STATES and not journal.is_own(entry):
-                if journal.is_running(guard, entry):
-                    raise IntegrityInputError(
-                        f"another conda is at work on {prefix} (pid {entry.pid}, "
-                        f"{entry.command}): try again once it has finished"
-                    )
+            open_now = entry.state in journal.OPEN_STATES and not journal.is_own(entry)
+            if open_now and journal.is_running(guard, entry):
+                raise IntegrityInputError(
+                    f"another conda is at work on {prefix} (pid {entry.pid}, "
+                    f"{entry.command}): try again once it has finished"
+                )
 
 
 def _interrupted(prefix: str) -> list[Interrupted]:
@@ -196,9 +226,7 @@ def _read_record(path: str) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _installed_now(
-    prefix: str, debris: list[str]
-) -> tuple[dict[str, Installed], dict[str, str]]:
+def _installed_now(prefix: str, debris: list[str]) -> tuple[dict[str, Installed], dict[str, str]]:
     """The usable records now, and the record files that are not (to move aside)."""
     files = record_files(prefix)
     records, bad_records = read_records(prefix, list(files), CondaVerdicts(files, 0))
@@ -206,7 +234,9 @@ def _installed_now(
     bad = {b.file: f"the record {b.reason}" for b in bad_records if not b.unreadable}
     # records an unlink renamed to .c~: put back when their package belongs there
     for path in debris:
-        if not (path.startswith(META + "/") and path.endswith(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)):
+        if not (
+            path.startswith(META + "/") and path.endswith(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)
+        ):
             continue
         stem = path[len(META) + 1 : -len(RECORD_SUFFIX + CONDA_TEMP_EXTENSION)]
         if stem in installed or "/" in stem:
@@ -215,8 +245,14 @@ def _installed_now(
         if raw is None:
             continue
         record = snapshots.snapshot_record(stem, raw)
-        paths = raw.get("paths_data", {}).get("paths", []) if isinstance(raw.get("paths_data"), dict) else []
-        owned = tuple(p["_path"] for p in paths if isinstance(p, dict) and isinstance(p.get("_path"), str))
+        paths = (
+            raw.get("paths_data", {}).get("paths", [])
+            if isinstance(raw.get("paths_data"), dict)
+            else []
+        )
+        owned = tuple(
+            p["_path"] for p in paths if isinstance(p, dict) and isinstance(p.get("_path"), str)
+        )
         installed[stem] = Installed(record, owned, restored=True)
     return installed, bad
 
@@ -391,15 +427,23 @@ def resolve(records: Iterable[SnapshotRecord]) -> list[Any]:
     return found
 
 
-def link_paths(prefix: str, package_records: Iterable[Any]) -> dict[str, str]:
+def link_paths(package_records: Iterable[Any]) -> dict[str, str]:
     """Where conda will link each resolved package's files: path -> package stem."""
+    package_records = list(package_records)
     site_packages = _site_packages(package_records)
+    return _paths_of(
+        [(r.extracted_package_dir, str(getattr(r, "noarch", "") or "")) for r in package_records],
+        site_packages,
+    )
+
+
+def _paths_of(folders: list[tuple[str, str]], site_packages: str | None) -> dict[str, str]:
+    """The paths the extracted packages in ``folders`` (with their ``noarch``) link."""
     found = {}
-    for record in package_records:
-        folder = record.extracted_package_dir
+    for folder, noarch_kind in folders:
         data = _read_record(os.path.join(folder, "info", "paths.json")) or {}
         paths = data.get("paths", [])
-        noarch = str(getattr(record, "noarch", "") or "").endswith("python")
+        noarch = noarch_kind.endswith("python")
         stem = os.path.basename(folder)
         for item in paths if isinstance(paths, list) else []:
             path = item.get("_path") if isinstance(item, dict) else None
@@ -428,7 +472,7 @@ def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]
     for entry in plan.installed.values():
         owned.update(entry.paths)
     found = {}
-    for path, stem in link_paths(plan.prefix, package_records).items():
+    for path, stem in link_paths(package_records).items():
         if path in owned or path in plan.aside:
             continue
         if os.path.lexists(os.path.join(plan.prefix, path)):
@@ -490,7 +534,11 @@ def prefix_records(prefix: str, stems: Iterable[str]) -> list[Any]:
 
 
 def interim_transaction(
-    prefix: str, unlink: list[Any], link: list[Any], update_names: list[str], remove_names: list[str]
+    prefix: str,
+    unlink: list[Any],
+    link: list[Any],
+    update_names: list[str],
+    remove_names: list[str],
 ) -> None:
     """Unlink and link exact records with conda's own UnlinkLinkTransaction (prefix
     replacement, ``.pyc``, entry points, link scripts and conda-meta are conda's).

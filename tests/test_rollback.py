@@ -1,0 +1,161 @@
+"""``conda integrity rollback``: a prefix made to hold exactly a snapshot's packages.
+
+Every environment here is made, changed and interrupted by real conda; each
+conda run has a time limit (``Conda.run``), so a hang fails its test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from tests.support.conda_cli import Conda
+from tests.support.fault_sweep import KILL_RUNNER
+from tests.support.helpers import findings, verify
+
+STATE = "conda-meta/integrity"
+
+
+def tree(prefix: Path, skip_state: bool = False) -> dict[str, tuple]:
+    """Every path under ``prefix``: kind, mode and content (or symlink target)."""
+    found: dict[str, tuple] = {}
+    for folder, folders, files in os.walk(prefix):
+        for name in folders + files:
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, prefix)
+            if skip_state and (relative == STATE or relative.startswith(STATE + "/")):
+                continue
+            info = os.lstat(path)
+            if os.path.islink(path):
+                found[relative] = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                found[relative] = ("dir", info.st_mode)
+            else:
+                digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                found[relative] = ("file", info.st_mode, digest)
+    return found
+
+
+def package_files(prefix: Path) -> dict[str, tuple]:
+    """The tree without conda-meta (the history grows) and Python's caches."""
+    return {
+        path: item
+        for path, item in tree(prefix).items()
+        if not path.startswith("conda-meta") and "__pycache__" not in path
+    }
+
+
+def records(prefix: Path) -> set[str]:
+    return {p.name for p in (prefix / "conda-meta").glob("*.json")}
+
+
+def rollback(sandbox: Conda, prefix: Path, *args: str, **kwargs):
+    return sandbox.run("integrity", "rollback", "-p", str(prefix), *args, check=False, **kwargs)
+
+
+def _kill_update(sandbox: Conda, prefix: Path) -> None:
+    """``conda install libfoo=2.0`` killed half-way: libfoo 1.0 unlinked (its files
+    and record renamed to ``.c~``), some of 2.0's files linked, no record of 2.0."""
+    result = sandbox.run(
+        "install",
+        "-p",
+        str(prefix),
+        "--yes",
+        "libfoo=2.0",
+        check=False,
+        runner=KILL_RUNNER,
+        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "include/foo.h", "KILL_AT": "2"},
+    )
+    assert result.returncode == -9, str(result)
+
+
+def test_rollback_across_an_update_and_a_remove(sandbox: Conda, env: Path) -> None:
+    at_create, created_records = package_files(env), records(env)
+    sandbox.install(env, "libfoo=2.0")
+    at_update = package_files(env)
+    sandbox.remove(env, "zlibby")
+
+    # default: the snapshot before the last guarded transaction (the remove)
+    result = rollback(sandbox, env)
+    assert result.returncode == 0, str(result)
+    assert "  install  zlibby-1.3-h0_1" in result.stdout
+    assert "No problems found." in result.stdout
+    assert package_files(env) == at_update
+
+    result = rollback(sandbox, env, "1")
+    assert result.returncode == 0, str(result)
+    assert "  replace  libfoo-2.0-h1234_0 -> libfoo-1.0-h1234_0" in result.stdout
+    assert package_files(env) == at_create
+    assert records(env) == created_records
+    assert verify(sandbox, env)["findings"] == []
+    # the rollback was a transaction too: rolling back again undoes it
+    listed = sandbox.run("list", "-p", str(env), "--json").json()
+    assert {p["dist_name"] for p in listed} >= {"libfoo-1.0-h1234_0", "zlibby-1.3-h0_1"}
+
+
+def test_an_interrupted_update_is_rolled_back(sandbox: Conda, env: Path) -> None:
+    before = package_files(env)
+    _kill_update(sandbox, env)
+    report = verify(sandbox, env)
+    assert findings(report, "interrupted-transaction"), report
+    assert any(f["path"].endswith(".c~") for f in findings(report, "transaction-debris"))
+
+    result = rollback(sandbox, env)
+    assert result.returncode == 0, str(result)
+    assert "libfoo" in result.stdout and "move aside" in result.stdout, result.stdout
+    assert package_files(env) == before
+    assert verify(sandbox, env)["findings"] == []
+    (backup,) = (env / STATE / "backups").iterdir()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["moved"]
+
+
+def test_refuse_mode_lets_rollback_through(sandbox: Conda, env: Path) -> None:
+    _kill_update(sandbox, env)
+    refuse = {"CONDA_PLUGINS_INTEGRITY_MODE": "refuse"}
+    assert sandbox.install(env, "zlibby", check=False, env=refuse).returncode != 0
+    result = rollback(sandbox, env, env=refuse)
+    assert result.returncode == 0, str(result)
+    assert verify(sandbox, env)["findings"] == []
+    sandbox.install(env, "libfoo=2.0", env=refuse)
+
+
+def test_dry_run_changes_nothing(sandbox: Conda, env: Path) -> None:
+    sandbox.remove(env, "zlibby")
+    _kill_update(sandbox, env)
+    verify(sandbox, env)  # what verify keeps in conda-meta/integrity is there already
+    everything = tree(env)
+    result = rollback(sandbox, env, "1", "--dry-run")
+    assert result.returncode == 0, str(result)
+    assert "  install  zlibby-1.3-h0_1" in result.stdout
+    assert "libfoo-1.0-h1234_0" in result.stdout
+    assert tree(env) == everything
+    result = rollback(sandbox, env, "1", "--dry-run", "--json")
+    assert result.returncode == 0, str(result)
+    assert json.loads(result.stdout)["plan"]["snapshot"] == 1
+    assert tree(env) == everything
+
+
+def test_a_corrupt_record_is_rebuilt_from_the_snapshot(sandbox: Conda, env: Path) -> None:
+    before = package_files(env)
+    record = next((env / "conda-meta").glob("footools-*.json"))
+    damaged = record.read_bytes()[:100]
+    record.write_bytes(damaged)
+    assert findings(verify(sandbox, env), "corrupt-record")
+
+    result = rollback(sandbox, env, "1")
+    assert result.returncode == 0, str(result)
+    assert f"move aside conda-meta/{record.name}" in result.stdout
+    assert package_files(env) == before
+    assert verify(sandbox, env)["findings"] == []
+    (backup,) = (env / STATE / "backups").iterdir()
+    assert (backup / "files" / "conda-meta" / record.name).read_bytes() == damaged
+
+
+def test_a_bad_snapshot_number_is_one_line(sandbox: Conda, env: Path) -> None:
+    for wrong, said in (("99", "there is no snapshot 99"), ("x", "there is no snapshot x")):
+        result = rollback(sandbox, env, wrong)
+        assert result.returncode == 2, str(result)
+        assert said in result.stderr and "Traceback" not in result.stderr, str(result)
