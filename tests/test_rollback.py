@@ -109,7 +109,9 @@ def test_an_interrupted_update_is_rolled_back(sandbox: Conda, env: Path) -> None
     assert verify(sandbox, env)["findings"] == []
     (backup,) = (env / STATE / "backups").iterdir()
     manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["moved"]
+    moved = {item["source"] for item in manifest["items"]}
+    assert str(env / "lib" / "libfoo.so.2") in moved  # linked without a record
+    assert any(source.endswith(".c~") for source in moved)
 
 
 def test_refuse_mode_lets_rollback_through(sandbox: Conda, env: Path) -> None:
@@ -151,7 +153,7 @@ def test_a_corrupt_record_is_rebuilt_from_the_snapshot(sandbox: Conda, env: Path
     assert package_files(env) == before
     assert verify(sandbox, env)["findings"] == []
     (backup,) = (env / STATE / "backups").iterdir()
-    assert (backup / "files" / "conda-meta" / record.name).read_bytes() == damaged
+    assert (backup / "prefix" / "conda-meta" / record.name).read_bytes() == damaged
 
 
 def test_a_bad_snapshot_number_is_one_line(sandbox: Conda, env: Path) -> None:

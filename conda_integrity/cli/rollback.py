@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -93,14 +91,13 @@ def execute(args: Namespace) -> int:
             confirm_yn()
         except DryRunExit:
             return 0
-    command = "conda " + shlex.join(sys.argv[1:])
-    result = rollback(plan, command, list(sys.argv))
+    result = rollback(plan, "rollback")
     report = verify_prefix(plan.prefix, VerifyOptions(), Progress(enabled=False))
     if context.json:
         done = {"backup": result.backup, "restored": result.restored, "moved": result.moved}
         print(json.dumps({"plan": plan.to_dict(), "done": done, "report": report.to_dict()}))
     else:
         if result.backup:
-            print(f"Moved aside into {result.backup} (manifest.json lists each file and why).")
+            print(f"Moved aside into {result.backup} (its manifest.json says what and why).")
         print(render_text(report))
     return report.exit_code

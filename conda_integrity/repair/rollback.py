@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,9 @@ from ..safe_read import read_regular_file
 from ..store import journal, snapshots
 from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
+from .backup import Backup, new_backup
+from .journaled import journaled, read_before, record_plan
+from .transaction import relink
 
 META = "conda-meta"
 RECORD_SUFFIX = ".json"
@@ -333,7 +335,7 @@ def _duplicates(installed: dict[str, Installed], target: Snapshot) -> list[str]:
     for stem, entry in installed.items():
         by_name.setdefault(entry.record.name, []).append(stem)
     wanted = {record.stem for record in target.records}
-    extra = []
+    extra: list[str] = []
     for stems in by_name.values():
         if len(stems) > 1:
             keep = next((s for s in sorted(stems) if s in wanted), sorted(stems)[0])
@@ -351,15 +353,15 @@ def _files_of_records_aside(plan: RollbackPlan) -> None:
     }
     if not gone:
         return
-    kept = set()
+    kept: set[str] = set()
     for stem, entry in plan.installed.items():
         if stem not in gone:
             kept.update(entry.paths)
     for stem in gone:
-        entry = plan.installed.pop(stem, None)
-        if entry is None:
+        gone_entry = plan.installed.pop(stem, None)
+        if gone_entry is None:
             continue
-        for path in entry.paths:
+        for path in gone_entry.paths:
             if path not in kept and os.path.lexists(os.path.join(plan.prefix, path)):
                 plan.aside.setdefault(path, f"a file of {stem}, whose record is moved aside")
         plan.remove = [r for r in plan.remove if r.stem != stem]
@@ -468,9 +470,7 @@ def _site_packages(package_records: Iterable[Any]) -> str | None:
 def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]:
     """Files where a package will be linked that no record owns: conda would write
     over them; they go aside first."""
-    owned = set()
-    for entry in plan.installed.values():
-        owned.update(entry.paths)
+    owned = {path for entry in plan.installed.values() for path in entry.paths}
     found = {}
     for path, stem in link_paths(package_records).items():
         if path in owned or path in plan.aside:
@@ -481,30 +481,6 @@ def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]
 
 
 # -- carrying it out --------------------------------------------------------------------
-
-
-def interim_move_aside(prefix: str, paths: dict[str, str]) -> str | None:
-    """Move ``paths`` into ``conda-meta/integrity/backups/<time>/`` with a manifest;
-    the folder (None: nothing to move).
-
-    Interim: the repair branch's ``repair/backup.py`` replaces this."""
-    if not paths:
-        return None
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
-    folder = os.path.join(prefix, "conda-meta", "integrity", "backups", stamp)
-    os.makedirs(os.path.join(folder, "files"), exist_ok=True)
-    manifest = []
-    for path, why in sorted(paths.items()):
-        source = os.path.join(prefix, path)
-        if not os.path.lexists(source):
-            continue
-        destination = os.path.join(folder, "files", path)
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        os.rename(source, destination)
-        manifest.append({"path": path, "why": why})
-    with open(os.path.join(folder, "manifest.json"), "w", encoding="utf-8") as handle:
-        json.dump({"prefix": prefix, "moved": manifest}, handle, indent=1)
-    return folder
 
 
 def restore_backups(prefix: str, paths: list[str]) -> list[str]:
@@ -533,34 +509,6 @@ def prefix_records(prefix: str, stems: Iterable[str]) -> list[Any]:
     return found
 
 
-def interim_transaction(
-    prefix: str,
-    unlink: list[Any],
-    link: list[Any],
-    update_names: list[str],
-    remove_names: list[str],
-) -> None:
-    """Unlink and link exact records with conda's own UnlinkLinkTransaction (prefix
-    replacement, ``.pyc``, entry points, link scripts and conda-meta are conda's).
-
-    Interim: the repair branch's ``repair/transaction.py`` replaces this."""
-    from conda.core.link import PrefixSetup, UnlinkLinkTransaction
-    from conda.core.prefix_data import PrefixData
-    from conda.models.match_spec import MatchSpec
-
-    PrefixData(prefix, pip_interop_enabled=False).reload()
-    setup = PrefixSetup(
-        prefix,
-        tuple(unlink),
-        tuple(link),
-        tuple(MatchSpec(name) for name in remove_names),
-        tuple(MatchSpec(name) for name in update_names),
-        (),
-    )
-    transaction = UnlinkLinkTransaction(setup)
-    transaction.execute()
-
-
 @dataclass
 class RollbackResult:
     backup: str | None
@@ -568,10 +516,10 @@ class RollbackResult:
     moved: dict[str, str]
 
 
-def carry_out(plan: RollbackPlan) -> RollbackResult:
+def carry_out(plan: RollbackPlan, backup: Backup) -> RollbackResult:
     """Make the prefix hold exactly the plan's snapshot: resolve every record to link
-    (fetching what the cache lacks) before anything changes, then move aside, put
-    back ``.c~`` backups, and run conda's transaction."""
+    (fetching what the cache lacks) before anything changes, then move aside into
+    ``backup``, put back ``.c~`` backups, and run conda's transaction."""
     if plan.unresolvable:
         raise IntegrityInputError(
             "cannot tell which build these were (the snapshot names no URL): "
@@ -581,45 +529,36 @@ def carry_out(plan: RollbackPlan) -> RollbackResult:
     link = resolve(plan.to_link)
     moved = dict(plan.aside)
     moved.update(in_the_way(plan, link))
-    backup = interim_move_aside(plan.prefix, moved)
+    for path, why in sorted(moved.items()):
+        if os.path.lexists(os.path.join(plan.prefix, path)):
+            backup.move_aside(path, why)
     restored = restore_backups(plan.prefix, plan.restore)
     unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
     unlink = prefix_records(plan.prefix, unlink_stems)
-    update_names = sorted({r.name for r in plan.to_link})
-    remove_names = sorted({r.name for r in plan.remove} - set(update_names))
     if unlink or link:
-        interim_transaction(plan.prefix, unlink, link, update_names, remove_names)
-    return RollbackResult(backup, restored, moved)
+        relink(plan.prefix, unlink, link)
+    return RollbackResult(backup.path if backup.items else None, restored, moved)
 
 
-def rollback(plan: RollbackPlan, command: str, argv: list[str]) -> RollbackResult:
-    """:func:`carry_out`, journaled like a guarded transaction: a snapshot before
-    (so the rollback can itself be rolled back), an entry a kill leaves open (and
-    the next verify reports), the snapshot after; a rollback that finishes ends
-    the report of an interrupted transaction before it."""
-    from ..settings import snapshots_to_keep
-    from ..verify.snapshot import current
+def rollback(plan: RollbackPlan, command: str) -> RollbackResult:
+    """:func:`carry_out`, journaled as a guarded transaction is (a snapshot before,
+    so a rollback can itself be rolled back; an entry a kill leaves open, which the
+    next verify reports; the snapshot after): a rollback that finishes ends the
+    report of an interrupted transaction before it."""
+    before = read_before(plan.prefix)
+    with journaled(plan.prefix, before, command) as session:
+        record_plan(session, prefix_stub(plan.to_unlink), prefix_stub(plan.to_link))
+        return carry_out(plan, new_backup(plan.prefix))
 
-    folder = guard_dir(plan.prefix)
-    before = snapshots.save(
-        folder, current(plan.prefix, snapshots.BEFORE, None, command), snapshots_to_keep()
-    )
-    entry, lock = journal.begin(folder, command, argv, before.number)
-    entry.plan = {
-        "unlink": sorted({r.stem for r in plan.to_unlink}),
-        "link": sorted({r.stem for r in plan.to_link}),
-    }
-    journal.save(folder, entry)
-    try:
-        result = carry_out(plan)
-    except BaseException:
-        # left open: the next run judges what was done (nothing, or half of it)
-        journal.release(entry, lock)
-        raise
-    after = snapshots.save(
-        folder, current(plan.prefix, snapshots.AFTER, None, command), snapshots_to_keep()
-    )
-    entry.after, entry.state = after.number, journal.FINISHED
-    entry.outcome = {"changed": True}
-    journal.end(folder, entry, lock)
-    return result
+
+@dataclass(frozen=True)
+class _Named:
+    """What the journal needs of a record: its name, version and build."""
+
+    name: str
+    version: str
+    build: str
+
+
+def prefix_stub(records: list[SnapshotRecord]) -> list[object]:
+    return [_Named(r.name, r.version, r.build) for r in records]
