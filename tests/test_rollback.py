@@ -161,3 +161,21 @@ def test_a_bad_snapshot_number_is_one_line(sandbox: Conda, env: Path) -> None:
         result = rollback(sandbox, env, wrong)
         assert result.returncode == 2, str(result)
         assert said in result.stderr and "Traceback" not in result.stderr, str(result)
+
+
+def test_an_interrupted_update_is_rolled_forward(sandbox: Conda, env: Path) -> None:
+    _kill_update(sandbox, env)
+    refuse = {"CONDA_PLUGINS_INTEGRITY_MODE": "refuse"}
+    result = rollback(sandbox, env, "--forward", env=refuse)
+    assert result.returncode == 0, str(result)
+    assert "libfoo=2.0` again" in result.stdout, result.stdout
+    assert "No problems found." in result.stdout
+    listed = sandbox.run("list", "-p", str(env), "--json").json()
+    assert "libfoo-2.0-h1234_0" in {p["dist_name"] for p in listed}
+    assert verify(sandbox, env, "--untracked")["findings"] == []
+    (backup,) = (env / STATE / "backups").iterdir()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert any(item["source"].endswith(".c~") for item in manifest["items"])
+    # nothing left to finish
+    result = rollback(sandbox, env, "--forward")
+    assert result.returncode == 2 and "no interrupted transaction" in result.stderr, str(result)

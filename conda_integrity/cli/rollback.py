@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -14,7 +15,9 @@ DESCRIPTION = (
     "replace), ask, then make the environment hold exactly snapshot N's packages, by "
     "their exact URLs and sha256, from the package cache or their channel, and verify "
     "it. Without N: the snapshot taken before the last guarded transaction. "
-    "`conda integrity log` lists the snapshots."
+    "`conda integrity log` lists the snapshots. With --forward, an interrupted "
+    "transaction is finished instead: its leftovers are moved aside and its command "
+    "runs again."
 )
 
 
@@ -27,6 +30,12 @@ def configure_parser(rollback: ArgumentParser) -> None:
         nargs="?",
         metavar="N",
         help="the snapshot to go back to (default: the one before the last guarded transaction)",
+    )
+    rollback.add_argument(
+        "--forward",
+        action="store_true",
+        help="finish the interrupted transaction instead: move aside what it left and "
+        "run its command again",
     )
     add_parser_prefix(rollback)
     add_output_and_prompt_options(rollback)
@@ -79,6 +88,10 @@ def execute(args: Namespace) -> int:
     from .render import render_text
 
     prefix = target_prefix()
+    if args.forward:
+        if args.snapshot is not None:
+            args.integrity_parser.error("--forward finishes a transaction: name no snapshot")
+        return _forward(prefix)
     plan = plan_rollback(prefix, _number(args.snapshot))
     if not context.json:
         print(render_plan(plan))
@@ -101,3 +114,43 @@ def execute(args: Namespace) -> int:
             print(f"Moved aside into {result.backup} (its manifest.json says what and why).")
         print(render_text(report))
     return report.exit_code
+
+
+def _forward(prefix: str) -> int:
+    from conda.base.context import context
+    from conda.cli.common import confirm_yn
+    from conda.exceptions import DryRunExit
+
+    from ..exceptions import IntegrityInputError
+    from ..progress import Progress
+    from ..repair.backup import new_backup
+    from ..repair.interrupted import plan_interruption, roll_forward
+    from ..verify.read import VerifyOptions
+    from ..verify.run import verify_prefix
+    from .render import render_text
+
+    interruption = plan_interruption(prefix)
+    if interruption is None:
+        raise IntegrityInputError(f"{prefix} has no interrupted transaction to finish")
+    lines = [f"Finishing `{interruption.command}` in {prefix}:"]
+    back = interruption.back
+    moved = sorted({*back.aside, *back.restore}) if back is not None else []
+    lines += [f"  move aside {path}" for path in moved]
+    lines.append(f"  then run `{interruption.command}` again")
+    print("\n".join(lines), file=sys.stderr if context.json else sys.stdout)
+    if context.dry_run:
+        return 0
+    try:
+        confirm_yn()
+    except DryRunExit:
+        return 0
+    backup = new_backup(prefix)
+    code = roll_forward(interruption, backup, yes=True)
+    if backup.items:
+        print(f"Moved aside into {backup.path} (its manifest.json says what and why).")
+    report = verify_prefix(prefix, VerifyOptions(), Progress(enabled=False))
+    if context.json:
+        print(json.dumps({"command": interruption.command, "report": report.to_dict()}))
+    else:
+        print(render_text(report))
+    return report.exit_code if code == 0 else 1

@@ -144,12 +144,12 @@ def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
     if number is None:
         number = default_snapshot(prefix)
     target = snapshots.load(guard_dir(prefix), number)
-    _refuse_if_running(prefix)
+    refuse_if_running(prefix)
     plan = RollbackPlan(prefix, number, target)
     plan.interrupted = _interrupted(prefix)
     touched = frozenset().union(*(i.touched for i in plan.interrupted))
     debris = walk_prefix(prefix).debris
-    installed, bad = _installed_now(prefix, debris)
+    installed, bad = installed_now(prefix, debris)
     plan.installed = installed
     for record_file, why in bad.items():
         plan.aside[record_file] = why
@@ -157,13 +157,20 @@ def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
     for path in debris:
         if path not in plan.restore:
             plan.aside[path] = "left by a conda transaction that did not finish"
-    _compare(plan, target, installed, touched)
-    for stem in _duplicates(installed, target):
+    settle(plan, target, touched)
+    _files_without_record_aside(plan, touched)
+    return plan
+
+
+def settle(plan: RollbackPlan, target: Snapshot, touched: frozenset[str]) -> None:
+    """Fill ``plan`` (whose ``installed`` is read) with the difference to ``target``:
+    packages to remove, install, replace, link again (``touched`` ones), and the
+    second records of a package name moved aside."""
+    _compare(plan, target, plan.installed, touched)
+    for stem in _duplicates(plan.installed, target):
         # a second record of one name: conda sees one; the snapshot says which is right
         plan.aside[f"{META}/{stem}{RECORD_SUFFIX}"] = "a second record of its package name"
     _files_of_records_aside(plan)
-    _files_without_record_aside(plan, touched)
-    return plan
 
 
 def _files_without_record_aside(plan: RollbackPlan, touched: frozenset[str]) -> None:
@@ -195,7 +202,7 @@ def _files_without_record_aside(plan: RollbackPlan, touched: frozenset[str]) -> 
             plan.aside.setdefault(path, f"linked for {stem} by the interrupted transaction")
 
 
-def _refuse_if_running(prefix: str) -> None:
+def refuse_if_running(prefix: str) -> None:
     for guard in guard_dirs_to_read(prefix):
         for entry in journal.newest_first(guard):
             open_now = entry.state in journal.OPEN_STATES and not journal.is_own(entry)
@@ -228,7 +235,7 @@ def _read_record(path: str) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _installed_now(prefix: str, debris: list[str]) -> tuple[dict[str, Installed], dict[str, str]]:
+def installed_now(prefix: str, debris: list[str]) -> tuple[dict[str, Installed], dict[str, str]]:
     """The usable records now, and the record files that are not (to move aside)."""
     files = record_files(prefix)
     records, bad_records = read_records(prefix, list(files), CondaVerdicts(files, 0))

@@ -1,0 +1,111 @@
+"""The two ways out of an interrupted transaction.
+
+Back (the default): a rollback to the snapshot the guard took before the
+transaction (:mod:`.rollback`): conda's ``.c~`` backups whose path is free are
+put back, the rest of the leftovers and the files linked without a record are
+moved aside, and conda's transaction makes the prefix hold that snapshot's
+records exactly.
+
+Forward: the same command run again, as conda would run it, once everything the
+interruption left (``.c~`` backups, conda's temporary files, files linked
+without a record) is moved aside into a backup: conda's unlink deletes an
+``X.c~`` in its way, and it would write over the rest. The command is a guarded
+conda command like any other, journaled by the guard itself, in ``warn`` mode
+for that run: the interruption it finishes would make ``refuse`` stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..compat import CREATE_COMMANDS, names_target
+from ..exceptions import IntegrityInputError
+from ..settings import WARN
+from ..store import journal
+from ..store.paths import guard_dirs_to_read
+from .backup import Backup
+from .rollback import RollbackPlan, plan_rollback
+
+MODE_VARIABLE = "CONDA_PLUGINS_INTEGRITY_MODE"
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """An interrupted transaction and both ways out of it."""
+
+    entry: journal.Entry
+    #: back: a rollback to the snapshot taken before it (None: there is none, a create)
+    back: RollbackPlan | None
+    #: forward: conda's arguments to run again (the prefix named)
+    forward: list[str]
+
+    @property
+    def command(self) -> str:
+        return "conda " + shlex.join(self.forward)
+
+
+def interrupted_entry(prefix: str) -> journal.Entry | None:
+    """The newest guarded transaction that died without ending normally."""
+    for guard in guard_dirs_to_read(prefix):
+        for entry in journal.newest_first(guard):
+            if entry.state in (journal.FINISHED, journal.CLOSED):
+                break
+            if entry.state == journal.INTERRUPTED or not journal.is_running(guard, entry):
+                return entry
+    return None
+
+
+def plan_interruption(prefix: str) -> Interruption | None:
+    """Both ways out of the prefix's interrupted transaction (None: there is none).
+    Reads only."""
+    entry = interrupted_entry(prefix)
+    if entry is None:
+        return None
+    back = plan_rollback(prefix, entry.before) if entry.before is not None else None
+    args = list(entry.argv[1:]) or [entry.command]
+    if not names_target(args):
+        args[1:1] = ["-p", prefix]
+    return Interruption(entry, back, args)
+
+
+def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
+    """Move aside what the interruption left, then run its command again in this
+    process (conda's own command line); conda's exit code."""
+    if interruption.entry.command in CREATE_COMMANDS:
+        raise IntegrityInputError(
+            "a conda create cut off half-way is not finished over its half-made prefix: "
+            f"remove it first, then run `{interruption.command}`"
+        )
+    plan = interruption.back
+    if plan is not None:
+        for path, why in sorted(plan.aside.items()) + [(p, _LEFT) for p in plan.restore]:
+            if os.path.lexists(os.path.join(plan.prefix, path)):
+                backup.move_aside(path, why)
+    from conda.cli.main import main_subshell
+
+    args = list(interruption.forward)
+    if yes and not {"-y", "--yes"} & set(args):
+        args.append("--yes")
+    with _mode(WARN):
+        return int(main_subshell(*args) or 0)
+
+
+_LEFT = "left by a conda transaction that did not finish"
+
+
+@contextlib.contextmanager
+def _mode(mode: str) -> Iterator[None]:
+    """The guard's mode for a command run in this process (conda reads it anew)."""
+    saved = os.environ.get(MODE_VARIABLE)
+    os.environ[MODE_VARIABLE] = mode
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(MODE_VARIABLE, None)
+        else:
+            os.environ[MODE_VARIABLE] = saved
