@@ -179,3 +179,49 @@ def test_an_interrupted_update_is_rolled_forward(sandbox: Conda, env: Path) -> N
     # nothing left to finish
     result = rollback(sandbox, env, "--forward")
     assert result.returncode == 2 and "no interrupted transaction" in result.stderr, str(result)
+
+
+# -- corrupt-record and duplicate-package, from the snapshots ----------------------------
+
+RECORD_REPAIR = Path(__file__).parent / "support" / "run_record_repair.py"
+
+
+def test_a_corrupt_record_is_rebuilt_from_the_newest_snapshot(sandbox: Conda, env: Path) -> None:
+    before, names = package_files(env), records(env)
+    record = next((env / "conda-meta").glob("footools-*.json"))
+    damaged = record.read_bytes()[:100]
+    record.write_bytes(damaged)
+    # a snapshot taken since has no record of footools: an older one tells
+    sandbox.run("integrity", "snapshot", "-p", str(env))
+    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    assert result.returncode == 0, str(result)
+    assert package_files(env) == before and records(env) == names
+    assert json.loads(record.read_text())["url"].endswith(".tar.bz2")
+    assert verify(sandbox, env)["findings"] == []
+    (backup,) = (env / STATE / "backups").iterdir()
+    assert (backup / "prefix" / "conda-meta" / record.name).read_bytes() == damaged
+
+
+def test_a_second_record_of_a_package_is_moved_aside(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    sandbox.create(other, "libfoo=2.0")
+    before, names = package_files(env), records(env)
+    # a conda-meta restored from another environment's copy, as a user would
+    stray = next((other / "conda-meta").glob("libfoo-2.0-*.json"))
+    (env / "conda-meta" / stray.name).write_bytes(stray.read_bytes())
+    assert findings(verify(sandbox, env), "duplicate-package")
+    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    assert result.returncode == 0, str(result)
+    assert package_files(env) == before and records(env) == names
+    assert verify(sandbox, env)["findings"] == []
+
+
+def test_a_record_no_snapshot_knows_is_left(sandbox: Conda, env: Path) -> None:
+    stray = env / "conda-meta" / "mystery-1.0-0.json"
+    stray.write_text("{not json")
+    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    assert result.returncode == 1, str(result)
+    assert "nothing tells which build it was" in result.stdout
+    assert stray.read_text() == "{not json"
