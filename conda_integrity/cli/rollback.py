@@ -51,11 +51,21 @@ def _number(text: str | None) -> int | None:
     return int(text)
 
 
+def _confirm(message: str) -> None:
+    """conda's own yes/no question (``-y`` answers it); conda's exit when the answer
+    is no. (The same as the repair verb's, which the merge shares.)"""
+    try:  # conda 25.x and later
+        from conda.reporters import confirm_yn
+    except ImportError:
+        from conda.cli.common import confirm_yn
+    confirm_yn(message, default="yes", dry_run=False)
+
+
 def render_plan(plan: Any) -> str:
     """The difference, package by package, and what is moved or put back."""
     lines = [f"Rolling back {plan.prefix} to snapshot {plan.number}:"]
-    for interrupted in plan.interrupted:
-        lines.append(f"  (undoing what `{interrupted.command}` left half done)")
+    for command in dict.fromkeys(i.command for i in plan.interrupted):
+        lines.append(f"  (undoing what `{command}` left half done)")
     rows = (
         [("remove", r.stem) for r in plan.remove]
         + [("install", r.stem) for r in plan.install]
@@ -78,8 +88,6 @@ def render_plan(plan: Any) -> str:
 def execute(args: Namespace) -> int:
     """Run the verb with conda's parsed arguments; the exit code."""
     from conda.base.context import context
-    from conda.cli.common import confirm_yn
-    from conda.exceptions import DryRunExit
 
     from ..progress import Progress
     from ..repair.rollback import plan_rollback, rollback
@@ -100,10 +108,7 @@ def execute(args: Namespace) -> int:
             print(json.dumps({"plan": plan.to_dict(), "done": None}, indent=2))
         return 0
     if not context.json:
-        try:
-            confirm_yn()
-        except DryRunExit:
-            return 0
+        _confirm("Proceed with the rollback")
     result = rollback(plan, "rollback")
     report = verify_prefix(plan.prefix, VerifyOptions(), Progress(enabled=False))
     if context.json:
@@ -118,8 +123,6 @@ def execute(args: Namespace) -> int:
 
 def _forward(prefix: str) -> int:
     from conda.base.context import context
-    from conda.cli.common import confirm_yn
-    from conda.exceptions import DryRunExit
 
     from ..exceptions import IntegrityInputError
     from ..progress import Progress
@@ -140,10 +143,7 @@ def _forward(prefix: str) -> int:
     print("\n".join(lines), file=sys.stderr if context.json else sys.stdout)
     if context.dry_run:
         return 0
-    try:
-        confirm_yn()
-    except DryRunExit:
-        return 0
+    _confirm("Proceed")
     backup = new_backup(prefix)
     code = roll_forward(interruption, backup, yes=True)
     if backup.items:

@@ -28,7 +28,7 @@ from ..settings import WARN
 from ..store import journal
 from ..store.paths import guard_dirs_to_read
 from .backup import Backup
-from .rollback import RollbackPlan, plan_rollback
+from .rollback import RollbackPlan, plan_rollback, unfinished_entries
 
 MODE_VARIABLE = "CONDA_PLUGINS_INTEGRITY_MODE"
 
@@ -49,13 +49,12 @@ class Interruption:
 
 
 def interrupted_entry(prefix: str) -> journal.Entry | None:
-    """The newest guarded transaction that died without ending normally."""
+    """The first guarded transaction that died without ending normally since the
+    last one that did (a command run after it started from a damaged prefix)."""
     for guard in guard_dirs_to_read(prefix):
-        for entry in journal.newest_first(guard):
-            if entry.state in (journal.FINISHED, journal.CLOSED):
-                break
-            if entry.state == journal.INTERRUPTED or not journal.is_running(guard, entry):
-                return entry
+        unfinished = unfinished_entries(guard)
+        if unfinished:
+            return unfinished[-1]
     return None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from ..safe_read import read_regular_file
 from ..store import journal, snapshots
 from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
+from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
 from .transaction import relink
@@ -124,17 +126,33 @@ class RollbackPlan:
 
 
 def default_snapshot(prefix: str) -> int:
-    """The snapshot taken before the newest guarded transaction that changed (or
-    may have changed) the prefix; IntegrityInputError when there is none."""
+    """The snapshot taken before the last guarded transaction: while transactions
+    that did not finish are open, the one before the first of them (a command run
+    after an interruption started from a damaged prefix); IntegrityInputError when
+    there is none."""
     for guard in guard_dirs_to_read(prefix):
+        unfinished = [entry for entry in unfinished_entries(guard) if entry.before is not None]
+        if unfinished:
+            return unfinished[-1].before  # type: ignore[return-value]
         for entry in journal.newest_first(guard):
-            if entry.state == journal.CLOSED or entry.before is None:
-                continue
-            return entry.before
+            if entry.state != journal.CLOSED and entry.before is not None:
+                return entry.before
     raise IntegrityInputError(
         f"{prefix} has no guarded transaction with a snapshot before it: "
         "name a snapshot (conda integrity log lists them)"
     )
+
+
+def unfinished_entries(guard: StateDir) -> list[journal.Entry]:
+    """The entries that did not end normally since the last one that did (newest
+    first), but for one whose conda is at work now."""
+    found = []
+    for entry in journal.newest_first(guard):
+        if entry.state in (journal.FINISHED, journal.CLOSED):
+            break
+        if entry.state == journal.INTERRUPTED or not journal.is_running(guard, entry):
+            found.append(entry)
+    return found
 
 
 def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
@@ -217,12 +235,11 @@ def _interrupted(prefix: str) -> list[Interrupted]:
     """The guarded transactions that died since the last one that ended normally."""
     found = []
     for guard in guard_dirs_to_read(prefix):
-        for entry in journal.newest_first(guard):
-            if entry.state in (journal.FINISHED, journal.CLOSED):
-                break
+        for entry in unfinished_entries(guard):
             plan = entry.plan or {}
             touched = frozenset(plan.get("link", [])) | frozenset(plan.get("unlink", []))
-            found.append(Interrupted(entry.command, tuple(entry.argv), touched))
+            args = list(entry.argv[1:]) or [entry.command]
+            found.append(Interrupted("conda " + shlex.join(args), tuple(entry.argv), touched))
     return found
 
 
