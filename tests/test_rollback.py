@@ -183,7 +183,9 @@ def test_an_interrupted_update_is_rolled_forward(sandbox: Conda, env: Path) -> N
 
 # -- corrupt-record and duplicate-package, from the snapshots ----------------------------
 
-RECORD_REPAIR = Path(__file__).parent / "support" / "run_record_repair.py"
+
+def repair(sandbox: Conda, prefix: Path, *args: str):
+    return sandbox.run("integrity", "repair", "-p", str(prefix), *args, check=False)
 
 
 def test_a_corrupt_record_is_rebuilt_from_the_newest_snapshot(sandbox: Conda, env: Path) -> None:
@@ -193,8 +195,9 @@ def test_a_corrupt_record_is_rebuilt_from_the_newest_snapshot(sandbox: Conda, en
     record.write_bytes(damaged)
     # a snapshot taken since has no record of footools: an older one tells
     sandbox.run("integrity", "snapshot", "-p", str(env))
-    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    result = repair(sandbox, env)
     assert result.returncode == 0, str(result)
+    assert f"move aside conda-meta/{record.name}" in result.stdout
     assert package_files(env) == before and records(env) == names
     assert json.loads(record.read_text())["url"].endswith(".tar.bz2")
     assert verify(sandbox, env)["findings"] == []
@@ -212,8 +215,9 @@ def test_a_second_record_of_a_package_is_moved_aside(
     stray = next((other / "conda-meta").glob("libfoo-2.0-*.json"))
     (env / "conda-meta" / stray.name).write_bytes(stray.read_bytes())
     assert findings(verify(sandbox, env), "duplicate-package")
-    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    result = repair(sandbox, env)
     assert result.returncode == 0, str(result)
+    assert f"move aside conda-meta/{stray.name}" in result.stdout
     assert package_files(env) == before and records(env) == names
     assert verify(sandbox, env)["findings"] == []
 
@@ -221,7 +225,25 @@ def test_a_second_record_of_a_package_is_moved_aside(
 def test_a_record_no_snapshot_knows_is_left(sandbox: Conda, env: Path) -> None:
     stray = env / "conda-meta" / "mystery-1.0-0.json"
     stray.write_text("{not json")
-    result = sandbox.run(str(env), check=False, runner=RECORD_REPAIR)
+    result = repair(sandbox, env)
     assert result.returncode == 1, str(result)
     assert "nothing tells which build it was" in result.stdout
     assert stray.read_text() == "{not json"
+
+
+def test_repair_takes_an_interrupted_update_back(sandbox: Conda, env: Path) -> None:
+    before = package_files(env)
+    _kill_update(sandbox, env)
+    everything = tree(env)
+    result = repair(sandbox, env, "--dry-run")
+    assert result.returncode == 0, str(result)
+    assert "put back conda-meta/libfoo-1.0-h1234_0.json" in result.stdout, result.stdout
+    assert "or forward instead: conda integrity rollback --forward" in result.stdout
+    result = repair(sandbox, env, "--json")
+    assert result.returncode == 0, str(result)
+    document = json.loads(result.stdout)
+    assert document["plan"][0]["action"] == "from-snapshot"
+    assert document["report"]["findings"] == []
+    assert package_files(env) == before
+    assert verify(sandbox, env)["findings"] == []
+    assert tree(env, skip_state=True) != everything  # it did change the prefix

@@ -62,6 +62,7 @@ def plan_lines(prefix: str, plan: Plan, solve: bool = False) -> list[str]:
     specs = plan.solver_specs if solve else []
     if plan.empty and not specs:
         lines.append("  nothing to repair")
+    lines += plan.snapshot.lines() if plan.snapshot else []
     for package in plan.packages:
         lines.append(f"  relink {package.package}")
         lines.append(f"    fixes: {'; '.join(package.fixes)}")

@@ -63,26 +63,11 @@ def _confirm(message: str) -> None:
 
 def render_plan(plan: Any) -> str:
     """The difference, package by package, and what is moved or put back."""
-    lines = [f"Rolling back {plan.prefix} to snapshot {plan.number}:"]
-    for command in dict.fromkeys(i.command for i in plan.interrupted):
-        lines.append(f"  (undoing what `{command}` left half done)")
-    rows = (
-        [("remove", r.stem) for r in plan.remove]
-        + [("install", r.stem) for r in plan.install]
-        + [("replace", f"{old.stem} -> {new.stem}") for old, new in plan.replace]
-        + [("relink", f"{r.stem} (touched by the interrupted transaction)") for r in plan.relink]
-    )
-    for action, what in rows:
-        lines.append(f"  {action:<8} {what}")
-    for path in plan.restore:
-        lines.append(f"  put back {path[: -len('.c~')]} (from conda's backup {path})")
-    for path, why in sorted(plan.aside.items()):
-        lines.append(f"  move aside {path} ({why})")
-    for record in plan.unresolvable:
-        lines.append(f"  cannot  {record.stem}: the snapshot names no URL for it")
-    if plan.empty:
-        lines.append("  nothing to do: the environment holds exactly these packages")
-    return "\n".join(lines)
+    from ..repair.rollback import describe
+    from ..verify.report import terminal_safe
+
+    head = f"Rolling back {terminal_safe(plan.prefix)} to snapshot {plan.number}:"
+    return "\n".join([head, *describe(plan)])
 
 
 def execute(args: Namespace) -> int:

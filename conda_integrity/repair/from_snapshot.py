@@ -18,6 +18,7 @@ out by :func:`.rollback.carry_out`.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -107,7 +108,94 @@ def plan_record_repairs(prefix: str, findings: list[Finding]) -> RecordRepairs:
         return repairs
     snapshot = Snapshot(0, 0.0, snapshots.MANUAL, None, None, sorted(target.values()), {}, 0)
     plan = RollbackPlan(prefix, 0, snapshot, installed=installed)
+    plan.relink_why = "a second record of its name may have written over its files"
     plan.aside.update(aside)
     settle(plan, snapshot, frozenset(touched))
     repairs.plan = plan
     return repairs
+
+
+# -- the rows of a repair plan that the snapshots decide ---------------------------------
+
+INTERRUPTED_TRANSACTION, TRANSACTION_DEBRIS = "interrupted-transaction", "transaction-debris"
+
+
+@dataclass
+class SnapshotRows:
+    """The part of a repair the snapshots decide: an interrupted transaction taken
+    back to the snapshot before it (with the debris it left and any damaged
+    record), or else the corrupt and duplicate records rebuilt."""
+
+    prefix: str
+    plan: RollbackPlan | None = None
+    #: the findings this part handles (repaired or left with a reason)
+    taken: list[Finding] = field(default_factory=list)
+    left: list[tuple[Finding, str]] = field(default_factory=list)
+    #: the way forward instead, when an interrupted transaction is taken back
+    forward: str | None = None
+
+    def takes(self, finding: Finding) -> bool:
+        return any(finding is taken for taken in self.taken)
+
+    @property
+    def stems(self) -> set[str]:
+        """The packages this part unlinks or links."""
+        if self.plan is None:
+            return set()
+        aside = {
+            os.path.basename(path)[: -len(RECORD_SUFFIX)]
+            for path in self.plan.aside
+            if path.startswith("conda-meta/") and path.endswith(RECORD_SUFFIX)
+        }
+        return aside | {r.stem for r in self.plan.to_link + self.plan.to_unlink}
+
+    def lines(self) -> list[str]:
+        """The plan in words (the repair's plan lines)."""
+        if self.plan is None:
+            return []
+        from .rollback import describe
+
+        lines = describe(self.plan)
+        if self.forward:
+            lines.append(f"    or forward instead: {self.forward}")
+        return lines
+
+    def to_list(self) -> list[dict[str, object]]:
+        if self.plan is None:
+            return []
+        return [{"action": "from-snapshot", **self.plan.to_dict(), "forward": self.forward}]
+
+
+def plan_snapshot_rows(prefix: str, findings: list[Finding]) -> SnapshotRows:
+    """The repair of ``findings`` the snapshots decide (reads only): with an
+    interrupted transaction (not a repair's own), a rollback to the snapshot before
+    it, which also takes the debris and any damaged record; else the corrupt and
+    duplicate records from the newest snapshot that tells."""
+    from .interrupted import plan_interruption
+
+    rows = SnapshotRows(prefix)
+    interrupted = [
+        f
+        for f in findings
+        if f.code == INTERRUPTED_TRANSACTION
+        and (f.extra.get("transaction") or {}).get("command") != "repair"
+    ]
+    if interrupted:
+        interruption = plan_interruption(prefix)
+        if interruption is not None and interruption.back is not None:
+            rows.plan = interruption.back
+            rows.forward = f"conda integrity rollback --forward -p {shlex.quote(prefix)}"
+            rows.taken = [
+                f
+                for f in findings
+                if f.code in (INTERRUPTED_TRANSACTION, TRANSACTION_DEBRIS) or f.code in CODES
+            ]
+            return rows
+        for finding in interrupted:
+            rows.taken.append(finding)
+            rows.left.append((finding, "no snapshot before it: run its command again"))
+    repairs = plan_record_repairs(prefix, [f for f in findings if f.code in CODES])
+    rows.plan = repairs.plan
+    rows.taken += [f for f in findings if f.code in CODES]
+    rows.left += repairs.left
+    return rows

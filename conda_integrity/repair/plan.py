@@ -40,6 +40,7 @@ from ..observe.prefix_state import PrefixState
 from ..records import package_cache
 from ..records.fixes import from_wheel
 from ..records.model import Record, build_record, read_raw
+from .from_snapshot import SnapshotRows, plan_snapshot_rows
 from .sources import Source, check_source
 
 #: findings about the files of one package: relinking it puts them back
@@ -129,10 +130,13 @@ class Plan:
     packages: list[PackageRepair] = field(default_factory=list)
     paths: list[PathRepair] = field(default_factory=list)
     not_repaired: list[NotRepaired] = field(default_factory=list)
+    #: what the snapshots decide: an interrupted transaction taken back, damaged
+    #: records rebuilt (:mod:`.from_snapshot`); carried out first
+    snapshot: SnapshotRows | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.packages or self.paths)
+        return not (self.packages or self.paths or (self.snapshot and self.snapshot.plan))
 
     @property
     def blocked(self) -> list[PackageRepair]:
@@ -150,9 +154,12 @@ class Plan:
         return list(dict.fromkeys(item.spec for item in self.not_repaired if item.spec))
 
     def to_list(self) -> list[dict[str, Any]]:
-        return [repair.to_dict() for repair in self.packages] + [
-            path.to_dict() for path in self.paths
-        ]
+        snapshot = self.snapshot.to_list() if self.snapshot else []
+        return (
+            snapshot
+            + [repair.to_dict() for repair in self.packages]
+            + [path.to_dict() for path in self.paths]
+        )
 
 
 def _line(finding: Finding) -> str:
@@ -238,11 +245,13 @@ def make_plan(
     packages ``names``, when given)."""
     prefix = state.prefix
     plan = Plan(prefix)
+    plan.snapshot = plan_snapshot_rows(prefix, [f for f in findings if selected(f, names)])
+    plan.not_repaired += [_left(finding, why) for finding, why in plan.snapshot.left]
     records = {record.stem: record for record in state.records}
     wanted: dict[str, list[Finding]] = {}
     notes: dict[str, list[str]] = {}
     for finding in findings:
-        if not selected(finding, names):
+        if not selected(finding, names) or plan.snapshot.takes(finding):
             continue
         code = finding.code
         if code == clobbered_file.CHECK.code:
@@ -272,6 +281,8 @@ def make_plan(
         else:
             plan.not_repaired.append(_left(finding, "repair does not change this"))
     for stem, fixed in wanted.items():
+        if stem in plan.snapshot.stems:
+            continue  # linked again as the snapshot has it
         record = records.get(stem) or _cached_record(stem)
         if record is None:
             for finding in fixed:

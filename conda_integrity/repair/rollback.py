@@ -94,6 +94,8 @@ class RollbackPlan:
     interrupted: list[Interrupted] = field(default_factory=list)
     #: every record in the prefix now (by stem), restorable ones included
     installed: dict[str, Installed] = field(default_factory=dict)
+    #: why the ``relink`` ones are linked again
+    relink_why: str = "touched by the interrupted transaction"
 
     @property
     def to_link(self) -> list[SnapshotRecord]:
@@ -396,6 +398,33 @@ def _files_of_records_aside(plan: RollbackPlan) -> None:
         if old.name not in names_now:
             plan.replace.remove((old, new))
             plan.install.append(new)
+
+
+def describe(plan: RollbackPlan) -> list[str]:
+    """The plan in words, one line each: packages, backups put back, paths moved aside."""
+    from ..verify.report import terminal_safe as safe
+
+    lines = [
+        f"  (undoing what `{safe(c)}` left half done)"
+        for c in dict.fromkeys(i.command for i in plan.interrupted)
+    ]
+    rows = (
+        [("remove", r.stem) for r in plan.remove]
+        + [("install", r.stem) for r in plan.install]
+        + [("replace", f"{old.stem} -> {new.stem}") for old, new in plan.replace]
+        + [("relink", f"{r.stem} ({plan.relink_why})") for r in plan.relink]
+    )
+    lines += [f"  {action:<8} {safe(what)}" for action, what in rows]
+    for path in plan.restore:
+        original = path[: -len(CONDA_TEMP_EXTENSION)]
+        lines.append(f"  put back {safe(original)} (from conda's backup {safe(path)})")
+    for path, why in sorted(plan.aside.items()):
+        lines.append(f"  move aside {safe(path)} ({safe(why)})")
+    for record in plan.unresolvable:
+        lines.append(f"  cannot   {safe(record.stem)}: the snapshot names no URL for it")
+    if plan.empty:
+        lines.append("  nothing to do: the environment holds exactly these packages")
+    return lines
 
 
 # -- resolving the snapshot's records to conda's exact records --------------------------

@@ -26,6 +26,8 @@ from ..verify.run import report_of, verify_prefix
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
 from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, check_names, make_plan, selected
+from .rollback import carry_out as carry_out_snapshot
+from .rollback import prefix_stub
 from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
 from .transaction import relink
@@ -145,6 +147,19 @@ def _cached_package_record(stem: str) -> Any:
 
 
 def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: Backup) -> None:
+    snapshot = plan.snapshot.plan if plan.snapshot else None
+    if snapshot is not None:
+        # first: conda cannot read a prefix with a damaged record
+        with journaled(prefix, before, COMMAND) as session:
+            record_plan(session, prefix_stub(snapshot.to_unlink), prefix_stub(snapshot.to_link))
+            done = carry_out_snapshot(snapshot, backup)
+        for path, why in sorted(done.moved.items()):
+            outcome.done.append(Done(MOVE_ASIDE, path, why))
+        for stem in sorted({r.stem for r in snapshot.to_link}):
+            outcome.done.append(Done(RELINK, stem, "linked as the snapshot has it"))
+        if not plan.packages and not plan.paths:
+            return
+        before = read_before(prefix)
     stems = [repair.package for repair in plan.packages]
     installed = _prefix_records(prefix, stems)
     unlink = [installed[stem] for stem in stems if stem in installed]
