@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from tests.support.conda_cli import Conda
@@ -247,3 +248,24 @@ def test_repair_takes_an_interrupted_update_back(sandbox: Conda, env: Path) -> N
     assert package_files(env) == before
     assert verify(sandbox, env)["findings"] == []
     assert tree(env, skip_state=True) != everything  # it did change the prefix
+
+
+def test_a_package_gone_from_the_cache_and_its_channel_changes_nothing(
+    channel: Path, tmp_path: Path
+) -> None:
+    own_channel = tmp_path / "channel"
+    shutil.copytree(channel, own_channel)
+    sandbox = Conda(tmp_path / "sandbox", own_channel)
+    env = tmp_path / "env"
+    sandbox.create(env, "libfoo=1.0")
+    sandbox.install(env, "libfoo=2.0")
+    gone = [*sandbox.pkgs_dir.glob("libfoo-1.0-*"), *own_channel.glob("*/libfoo-1.0-*")]
+    for path in gone:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    verify(sandbox, env)
+    everything = tree(env)
+    result = rollback(sandbox, env, "1")
+    assert result.returncode == 2, str(result)
+    assert "cannot get libfoo-1.0-h1234_0 from the package cache or its channel" in result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr
+    assert tree(env) == everything

@@ -23,6 +23,7 @@ Planning only reads: it writes no state, so ``--dry-run`` changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -458,18 +459,28 @@ def resolve(records: Iterable[SnapshotRecord]) -> list[Any]:
     IntegrityInputError naming them, before anything changed)."""
     from conda.base.context import context
     from conda.core.package_cache_data import PackageCacheData, ProgressiveFetchExtract
+    from conda.exceptions import CondaError
 
     records = list(records)
     missing = [r for r in records if cached(r) is None]
+    # offline, conda still reads file:// channels
+    remote = [r for r in missing if not (r.url or "").startswith("file:")]
+    if remote and context.offline:
+        raise IntegrityInputError(
+            "offline, and the package cache lacks "
+            + ", ".join(f"{r.stem} ({r.url})" for r in remote)
+            + ": nothing was changed"
+        )
     if missing:
-        if context.offline:
+        try:
+            ProgressiveFetchExtract([spec_of(r) for r in missing]).execute()
+        except CondaError as error:
             raise IntegrityInputError(
-                "offline, and the package cache lacks "
-                + ", ".join(f"{r.stem} ({r.url})" for r in missing)
-                + ": nothing was changed"
-            )
-        fetch = ProgressiveFetchExtract([spec_of(r) for r in missing])
-        fetch.execute()
+                f"cannot get {', '.join(r.stem for r in missing)} from the package cache or "
+                f"{'their channels' if len(missing) > 1 else 'its channel'} "
+                f"({str(error).strip().splitlines()[0] if str(error).strip() else error!r}): "
+                "nothing was changed"
+            ) from None
     found = []
     for record in records:
         spec = spec_of(record)
@@ -569,27 +580,48 @@ class RollbackResult:
     moved: dict[str, str]
 
 
-def carry_out(plan: RollbackPlan, backup: Backup) -> RollbackResult:
-    """Make the prefix hold exactly the plan's snapshot: resolve every record to link
-    (fetching what the cache lacks) before anything changes, then move aside into
-    ``backup``, put back ``.c~`` backups, and run conda's transaction."""
+def check_resolvable(plan: RollbackPlan) -> list[Any]:
+    """conda's exact records of everything the plan links, had before anything
+    changes (fetched into the package cache where it lacks them); IntegrityInputError
+    when a record cannot be told apart or had."""
     if plan.unresolvable:
         raise IntegrityInputError(
             "cannot tell which build these were (the snapshot names no URL): "
             + ", ".join(r.stem for r in plan.unresolvable)
             + "; nothing was changed"
         )
-    link = resolve(plan.to_link)
+    return resolve(plan.to_link)
+
+
+def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None) -> RollbackResult:
+    """Make the prefix hold exactly the plan's snapshot: resolve every record to link
+    (unless ``link`` has them already) before anything changes, then move aside into
+    ``backup``, put back ``.c~`` backups, and run conda's transaction. Should conda's
+    transaction fail (conda rolls its own work back), what was moved or put back goes
+    back where it was."""
+    if link is None:
+        link = check_resolvable(plan)
     moved = dict(plan.aside)
     moved.update(in_the_way(plan, link))
-    for path, why in sorted(moved.items()):
-        if os.path.lexists(os.path.join(plan.prefix, path)):
-            backup.move_aside(path, why)
-    restored = restore_backups(plan.prefix, plan.restore)
-    unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
-    unlink = prefix_records(plan.prefix, unlink_stems)
-    if unlink or link:
-        relink(plan.prefix, unlink, link)
+    restored: list[str] = []
+    try:
+        for path, why in sorted(moved.items()):
+            if os.path.lexists(os.path.join(plan.prefix, path)):
+                backup.move_aside(path, why)
+        restored = restore_backups(plan.prefix, plan.restore)
+        unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
+        unlink = prefix_records(plan.prefix, unlink_stems)
+        if unlink or link:
+            relink(plan.prefix, unlink, link)
+    except BaseException:
+        for original in restored:
+            with contextlib.suppress(OSError):
+                os.rename(
+                    os.path.join(plan.prefix, original),
+                    os.path.join(plan.prefix, original + CONDA_TEMP_EXTENSION),
+                )
+        backup.put_back()
+        raise
     return RollbackResult(backup.path if backup.items else None, restored, moved)
 
 
@@ -597,11 +629,13 @@ def rollback(plan: RollbackPlan, command: str) -> RollbackResult:
     """:func:`carry_out`, journaled as a guarded transaction is (a snapshot before,
     so a rollback can itself be rolled back; an entry a kill leaves open, which the
     next verify reports; the snapshot after): a rollback that finishes ends the
-    report of an interrupted transaction before it."""
+    report of an interrupted transaction before it. Nothing is written, not even
+    our state, when a package cannot be had."""
+    link = check_resolvable(plan)
     before = read_before(plan.prefix)
     with journaled(plan.prefix, before, command) as session:
         record_plan(session, prefix_stub(plan.to_unlink), prefix_stub(plan.to_link))
-        return carry_out(plan, new_backup(plan.prefix))
+        return carry_out(plan, new_backup(plan.prefix), link)
 
 
 @dataclass(frozen=True)
