@@ -269,3 +269,25 @@ def test_a_package_gone_from_the_cache_and_its_channel_changes_nothing(
     assert "cannot get libfoo-1.0-h1234_0 from the package cache or its channel" in result.stderr
     assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr
     assert tree(env) == everything
+
+
+def test_a_rollback_killed_half_way_is_reported_and_finished(sandbox: Conda, env: Path) -> None:
+    at_create = package_files(env)
+    sandbox.install(env, "libfoo=2.0")
+    result = sandbox.run(
+        "integrity",
+        "rollback",
+        "-p",
+        str(env),
+        "1",
+        check=False,
+        runner=KILL_RUNNER,
+        env={"KILL_ROOTS": str(env), "KILL_MATCH": "include/foo.h", "KILL_AT": "2"},
+    )
+    assert result.returncode == -9, str(result)
+    (finding,) = findings(verify(sandbox, env), "interrupted-transaction")
+    assert "integrity rollback" in finding["message"]
+    result = rollback(sandbox, env, "--forward")
+    assert result.returncode == 0, str(result)
+    assert package_files(env) == at_create
+    assert verify(sandbox, env)["findings"] == []
