@@ -262,6 +262,10 @@ def test_a_repair_killed_half_way_is_reported_and_finished(
     assert killed.returncode == -9, str(killed)
     (interrupted,) = findings(verify(sandbox, env), "interrupted-transaction")
     assert interrupted["fix"].startswith("conda integrity repair")
+    # at 2 its record is gone: the next repair links it as the package cache has it
+    assert interrupted["transaction"]["progress"]["not_recorded"] == (
+        [LIBFOO] if kill_at == 2 else []
+    )
 
     result = repair(sandbox, env, "-y")
 

@@ -19,7 +19,7 @@ from ..exceptions import IntegrityInputError
 from ..findings import ERROR
 from ..guard import entry
 from ..guard.check import Before, check_after
-from ..guard.session import Session
+from ..guard.session import Session, finding_key
 from ..progress import Progress
 from ..settings import integrity_mode
 from ..store.paths import guard_dir
@@ -70,6 +70,8 @@ def journaled(prefix: str, before: Before, command: str) -> Iterator[Session]:
             f"pid {other.pid}); run this again once it has finished"
         )
     session = Session(prefix, integrity_mode(), command, guard_dir(prefix))
+    # the entry's outcome names what the work left wrong that was not wrong before
+    session.known = {finding_key(finding) for finding in before.findings}
     if not entry.begin(session, before):
         raise IntegrityInputError(f"cannot journal the {command} of {prefix}: nothing was changed")
     try:

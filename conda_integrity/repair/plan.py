@@ -40,6 +40,7 @@ from ..observe.prefix_state import PrefixState
 from ..records import package_cache
 from ..records.fixes import from_wheel
 from ..records.model import Record, build_record, read_raw
+from ..records.reader import read_records
 from .from_snapshot import SnapshotRows, plan_snapshot_rows
 from .sources import Source, check_source
 
@@ -78,6 +79,8 @@ class PackageRepair:
     paths: list[str] = field(default_factory=list)
     #: its record is in conda-meta (False: an interrupted repair unlinked it)
     recorded: bool = True
+    #: its record (for one not installed, the package cache's)
+    record: Record | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         source = asdict(self.source)
@@ -280,10 +283,12 @@ def make_plan(
             plan.not_repaired.append(_left(finding, LEFT_TO_THE_USER[code]))
         else:
             plan.not_repaired.append(_left(finding, "repair does not change this"))
+    installed = {package.stem for package in state.packages}
     for stem, fixed in wanted.items():
         if stem in plan.snapshot.stems:
             continue  # linked again as the snapshot has it
-        record = records.get(stem) or _cached_record(stem)
+        record = records.get(stem) or _installed_record(prefix, stem, installed)
+        record = record or _cached_record(stem)
         if record is None:
             for finding in fixed:
                 plan.not_repaired.append(_left(finding, f"{stem} has no record to relink"))
@@ -298,11 +303,20 @@ def make_plan(
                 source,
                 notes.get(stem, []),
                 paths,
-                recorded=stem in records,
+                recorded=stem in installed,
+                record=record,
             )
         )
     plan.packages.sort(key=lambda repair: repair.package)
     return plan
+
+
+def _installed_record(prefix: str, stem: str, installed: set[str]) -> Record | None:
+    """The record of an installed package the read took as verified earlier."""
+    if stem not in installed:
+        return None
+    found, _ = read_records(prefix, [stem])
+    return found[0] if found else None
 
 
 def _cached_record(stem: str) -> Record | None:

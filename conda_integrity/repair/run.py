@@ -25,7 +25,16 @@ from ..verify.report import Report
 from ..verify.run import report_of, verify_prefix
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
-from .plan import MOVE_ASIDE, RELINK, NotRepaired, Plan, check_names, make_plan, selected
+from .plan import (
+    MOVE_ASIDE,
+    RELINK,
+    NotRepaired,
+    PackageRepair,
+    Plan,
+    check_names,
+    make_plan,
+    selected,
+)
 from .rollback import carry_out as carry_out_snapshot
 from .rollback import prefix_stub
 from .solve import carry_out, changes, solve
@@ -135,15 +144,14 @@ def _prefix_records(prefix: str, stems: list[str]) -> dict[str, Any]:
     return found
 
 
-def _cached_package_record(stem: str) -> Any:
-    """conda's record of a package that is not installed, from the package cache."""
-    from conda.core.package_cache_data import PackageCacheData
+def _package_record(repair: PackageRepair) -> Any:
+    """conda's record of a package to link that is not installed (an interrupted
+    repair unlinked it): the package cache's ``repodata_record.json``."""
+    from conda.models.records import PackageRecord
 
-    for cache in PackageCacheData.all_caches_writable_first():
-        for record in cache.iter_records():
-            if os.path.basename(record.extracted_package_dir) == stem:
-                return record
-    return None
+    if repair.record is None:
+        return None
+    return PackageRecord.from_objects(repair.record.raw)
 
 
 def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: Backup) -> None:
@@ -165,7 +173,7 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
     unlink = [installed[stem] for stem in stems if stem in installed]
     # what is not installed (an interrupted repair unlinked it) is linked as the
     # package cache has it
-    link = [installed.get(stem) or _cached_package_record(stem) for stem in stems]
+    link = [installed.get(r.package) or _package_record(r) for r in plan.packages]
     missing = [stem for stem, record in zip(stems, link) if record is None]
     if missing:
         raise IntegrityInputError(
