@@ -36,7 +36,7 @@ from .plan import (
     selected,
 )
 from .rollback import carry_out as carry_out_snapshot
-from .rollback import prefix_stub
+from .rollback import check_resolvable, prefix_stub
 from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
 from .transaction import relink
@@ -158,9 +158,10 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
     snapshot = plan.snapshot.plan if plan.snapshot else None
     if snapshot is not None:
         # first: conda cannot read a prefix with a damaged record
+        exact = check_resolvable(snapshot)  # before anything is written
         with journaled(prefix, before, COMMAND) as session:
             record_plan(session, prefix_stub(snapshot.to_unlink), prefix_stub(snapshot.to_link))
-            done = carry_out_snapshot(snapshot, backup)
+            done = carry_out_snapshot(snapshot, backup, exact)
         for path, why in sorted(done.moved.items()):
             outcome.done.append(Done(MOVE_ASIDE, path, why))
         for stem in sorted({r.stem for r in snapshot.to_link}):
