@@ -240,6 +240,7 @@ def test_repair_takes_an_interrupted_update_back(sandbox: Conda, env: Path) -> N
     assert result.returncode == 0, str(result)
     assert "put back conda-meta/libfoo-1.0-h1234_0.json" in result.stdout, result.stdout
     assert "or forward instead: conda integrity rollback --forward" in result.stdout
+    assert tree(env) == everything
     result = repair(sandbox, env, "--json")
     assert result.returncode == 0, str(result)
     document = json.loads(result.stdout)
