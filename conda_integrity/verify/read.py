@@ -181,12 +181,25 @@ class EarlierRead:
     unchanged: dict[str, UnchangedRecord]
     #: the folder keys of its walk (UNTRUSTED: changed too recently to compare)
     folders: dict[str, list[int]]
+    #: the clean records it loaded and updated (what it saved, or failed to): the
+    #: read after it does not load and check the same file again
+    clean_records: CleanRecords | None = None
+    #: the folders of its walk, as the next walk would load them
+    remembered: Remembered | None = None
 
     @classmethod
-    def of(cls, state: PrefixState) -> EarlierRead | None:
+    def of(cls, state: PrefixState, memory: Memory | None = None) -> EarlierRead | None:
         if state.tree is None:
             return None
-        return cls({u.stem: u for u in state.unchanged}, dict(state.tree.folders))
+        tree = state.tree
+        if memory is None or not memory.use_cache:
+            return cls({u.stem: u for u in state.unchanged}, dict(tree.folders))
+        return cls(
+            {u.stem: u for u in state.unchanged},
+            dict(tree.folders),
+            memory.clean_records,
+            Remembered(dict(tree.folders), dict(tree.folder_debris)),
+        )
 
     def trusted(self, folders: dict[str, list[int]]) -> dict[str, UnchangedRecord]:
         """The records unchanged then whose folders all have the same key now.
@@ -229,16 +242,27 @@ def read_state(
     whole = not options.packages
     files = record_files(prefix)
 
-    clean_records = CleanRecords.load(prefix) if options.use_cache else CleanRecords()
+    clean_records, remembered = CleanRecords(), Remembered()
+    if options.use_cache and whole and earlier is not None and earlier.clean_records is not None:
+        clean_records = earlier.clean_records
+        remembered = earlier.remembered or Remembered()
+    elif options.use_cache:
+        clean_records = CleanRecords.load(prefix)
+        remembered = load_remembered(prefix) if whole else Remembered()
     tree = None
-    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
     trusted = {}
-    if earlier is not None and whole:
-        # which folders changed since the earlier read decides which records it
-        # can vouch for: walk first
+    if whole and (earlier is not None or clean_records.entries):
+        # walk first: which folders changed since the earlier read decides which
+        # records it can vouch for, and the walk's lstat of every folder spares the
+        # check of the remembered records a second one
         tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
-        trusted = earlier.trusted(tree.folders)
-    unchanged = clean_records.unchanged(prefix, files, trusted) if whole else {}
+        if earlier is not None:
+            trusted = earlier.trusted(tree.folders)
+    unchanged = (
+        clean_records.unchanged(prefix, files, trusted, tree.inodes if tree else None)
+        if whole
+        else {}
+    )
     # a record this user cannot read is reported, though it verified clean before
     meta = os.path.join(prefix, "conda-meta")
     unchanged = {

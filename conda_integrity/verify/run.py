@@ -43,10 +43,11 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
         return
     now_ns = time.time_ns()
     mentioned = _mentioned(findings)
+    folder_inodes = state.tree.inodes if state.tree is not None else None
     clean_records, known_hashes, modes = memory.clean_records, memory.known_hashes, memory.modes
     for record in state.records:
         if record.stem in mentioned or not clean_records.add(
-            prefix, record, memory.record_files[record.stem], state.disk, now_ns
+            prefix, record, memory.record_files[record.stem], state.disk, now_ns, folder_inodes
         ):
             clean_records.forget(record.stem)
     if memory.whole:
