@@ -33,6 +33,7 @@ from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
 from ..observe.walk import UNTRUSTED, Remembered, load_remembered, walk_prefix
+from ..observe.workers import WorkerPool
 from ..progress import Progress
 from ..records.conda_verdict import CondaVerdicts
 from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
@@ -227,13 +228,16 @@ def read_state(
     progress: Progress,
     earlier: EarlierRead | None = None,
     inode_hashes: InodeHashes | None = None,
+    pool: WorkerPool | None = None,
 ) -> tuple[PrefixState, Memory]:
     """Read the prefix: its records, its walk, what the disk shows of its files.
 
     With an ``earlier`` read, records it found unchanged whose folders have not
     changed since are taken as it saw them. ``inode_hashes`` holds the hashes
     computed earlier in the same run (several prefixes sharing the package cache's
-    files by hard link); it is filled too. Raises IntegrityInputError when the
+    files by hard link); it is filled too. ``pool`` holds the run's worker
+    processes, if it has any (they hash when much is to be hashed; without a
+    pool, such a read starts its own). Raises IntegrityInputError when the
     prefix is no conda environment.
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
@@ -287,7 +291,11 @@ def read_state(
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
     observer = Observer(
-        prefix, fast=options.fast, known_hashes=known_hashes, inode_hashes=inode_hashes
+        prefix,
+        fast=options.fast,
+        known_hashes=known_hashes,
+        inode_hashes=inode_hashes,
+        pool=pool,
     )
     observer.start(checked)  # large files hash on worker threads during the walk
 

@@ -10,6 +10,7 @@ from ..findings import Finding
 from ..observe.inodes import InodeHashes
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import save_remembered
+from ..observe.workers import WorkerPool
 from ..progress import Progress
 from ..store.paths import guard_dir
 from .read import Memory, VerifyOptions, read_state
@@ -73,13 +74,15 @@ def verify_prefix(
     options: VerifyOptions,
     progress: Progress,
     inode_hashes: InodeHashes | None = None,
+    pool: WorkerPool | None = None,
 ) -> Report:
     """Verify one prefix. Raises IntegrityInputError when it is no environment.
 
-    ``inode_hashes`` is shared by the prefixes of one run (see :func:`read_state`).
+    ``inode_hashes`` and ``pool`` are shared by the prefixes of one run (see
+    :func:`read_state`).
     """
     started = time.perf_counter()
-    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes)
+    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes, pool=pool)
     findings = run_checks(state)
     remember(state, memory, findings)
     disk, unchanged = state.disk, state.unchanged
