@@ -87,6 +87,8 @@ def test_verify_through_worker_processes_finds_what_it_finds_in_process(
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
         pool = WorkerPool()
+        if label == "pooled":
+            pool.start(wait=True)  # so small an environment is done before they start
         try:
             report = verify_prefix(
                 str(env), VerifyOptions(use_cache=False), Progress(enabled=False), pool=pool
@@ -95,7 +97,7 @@ def test_verify_through_worker_processes_finds_what_it_finds_in_process(
             pool.close()
         reports[label] = report
         if label == "pooled":
-            assert pool.hashed_by_workers > 0  # the workers did hash
+            assert pool.hashed_by_workers == report.hashed_files > 0  # the workers did
         else:
             assert pool.hashed_by_workers == 0
         monkeypatch.delenv(MIN_FILES_VARIABLE, raising=False)

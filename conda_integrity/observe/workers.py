@@ -46,6 +46,8 @@ MIN_FILES_VARIABLE = "CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES"
 BATCH_FILES = 256
 BATCH_BYTES = 8 << 20
 _HEADER = struct.Struct("<Q")
+#: what a worker says once it can take files
+READY = "ready"
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -120,6 +122,8 @@ class _Worker:
         )
         self.thread: threading.Thread | None = None
         self.number = number
+        #: the worker said it can take files
+        self.ready = False
 
     def start_feeding(self) -> None:
         self.thread = threading.Thread(
@@ -130,6 +134,12 @@ class _Worker:
     def _feed(self) -> None:
         pool, process = self.pool, self.process
         assert process.stdin is not None and process.stdout is not None
+        # take no file before the worker is up: until then, this process hashes them
+        if not self.ready:
+            with contextlib.suppress(OSError):
+                self.ready = _receive(process.stdout) == READY
+            if not self.ready:
+                return
         while True:
             batch = pool.take_batch(wait=True)
             if batch is None:
@@ -148,37 +158,49 @@ class _Worker:
                 pool.hashed_by_workers += len(batch)
 
     def join(self) -> None:
-        if self.thread is not None:
+        """Wait for the feeding thread, if it may hold files (a worker not up yet
+        holds none, and its thread takes none once the pool is closing)."""
+        if self.thread is not None and self.ready:
             self.thread.join()
             self.thread = None
 
     def close(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
+        """Tell the worker to end (the end of its input), without waiting for it."""
+        streams = [self.process.stdin]
+        if self.thread is None:  # else its thread still reads it, and ends by itself
+            streams.append(self.process.stdout)
+        for stream in streams:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+
+def _reap(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
         try:
-            self.process.wait(timeout=5)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover (a worker stuck in a read)
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
 
 
 class WorkerPool:
     """Hashes files in worker processes; the same interface as :class:`.hashing.Hasher`.
 
-    ``submit`` queues a file; the workers take batches from the queue as soon as
-    they are started; ``results`` hashes what is left in this process too (while
-    the workers take their share) and returns every result. The pool can serve
+    ``submit`` queues a file; the workers take batches from the queue once they
+    are up; ``results`` waits for them to finish the queue (or, when none is up
+    yet, hashes it in this process) and returns every result. The pool serves
     several prefixes one after another; ``close`` ends the workers.
     """
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or _int_setting(WORKERS_VARIABLE, cores()) or 1
+        #: the files to hash (a deque: appends and pops need no lock of ours)
         self.queue: deque[HashJob] = deque()
         self.done: list[tuple[HashJob, str | OSError]] = []
         self.lock = threading.Lock()
-        self.more = threading.Condition(self.lock)
+        #: set when files were queued; the feeding threads wait on it
+        self.more = threading.Event()
         self.closing = False
         self.processes: list[_Worker] = []
         #: files the worker processes hashed (the rest, this process did)
@@ -196,69 +218,87 @@ class WorkerPool:
                 worker.start_feeding()
 
     def submit(self, job: HashJob) -> None:
-        with self.more:
-            self.queue.append(job)
-            if self.closing:
-                return
-            self.more.notify()
-        if self.workers and (not self.processes or self.processes[0].thread is None):
-            self._start()
+        # once per file of a large environment: as little as can be
+        self.queue.append(job)
+        if not self.more.is_set():
+            self.more.set()
+            if self.workers and (not self.processes or self.processes[0].thread is None):
+                self._start()
 
     def take_batch(self, wait: bool) -> list[HashJob] | None:
         """Up to :data:`BATCH_FILES` files (one large file alone); None when the
         queue is empty and nothing more will come (or, without ``wait``, empty)."""
-        with self.more:
-            while not self.queue:
-                if self.closing or not wait:
-                    return None
-                self.more.wait(0.05)
+        queue = self.queue
+        while True:
             batch: list[HashJob] = []
             size = 0
-            queue = self.queue
-            while queue and len(batch) < BATCH_FILES and size < BATCH_BYTES:
-                job = queue.popleft()
-                batch.append(job)
-                size += job.size
-                if job.size >= LARGE:
-                    break
-            return batch
+            try:
+                while len(batch) < BATCH_FILES and size < BATCH_BYTES:
+                    job = queue.popleft()
+                    batch.append(job)
+                    size += job.size
+                    if job.size >= LARGE:
+                        break
+            except IndexError:
+                pass
+            if batch:
+                return batch
+            if self.closing or not wait:
+                return None
+            self.more.clear()
+            if not queue:  # a file queued after the clear set it again
+                self.more.wait(0.01)
 
     def give_back(self, batch: list[HashJob]) -> None:
-        with self.more:
-            self.queue.extendleft(reversed(batch))
+        self.queue.extendleft(reversed(batch))
+
+    def start(self, wait: bool = False) -> None:
+        """Start the workers now (else the first file queued does), and with ``wait``,
+        wait until they can take files."""
+        self._start()
+        if wait:
+            for worker in self.processes:
+                while worker.thread is not None and worker.thread.is_alive() and not worker.ready:
+                    worker.thread.join(0.01)
 
     def results(self) -> list[tuple[HashJob, str | OSError]]:
-        """Finish the queued files (helping the workers) and return their results."""
-        with self.more:
-            self.closing = True
-            self.more.notify_all()
+        """Finish the queued files and return their results: the workers finish them
+        if any is up, else this process does."""
+        self.closing = True
+        self.more.set()
         try:
-            while True:
-                batch = self.take_batch(wait=False)
-                if batch is None:
-                    break
-                self.done.extend((job, _run(job)) for job in batch)
+            if not any(worker.ready for worker in self.processes):
+                self._hash_the_rest()
             for worker in self.processes:
-                worker.join()
-            # a batch a dying worker gave back after this thread looked
-            for job in list(self.queue):
-                self.done.append((job, _run(job)))
-            self.queue.clear()
+                worker.join()  # a worker that is up takes files until none is left
+            self._hash_the_rest()  # those a worker that died gave back
         finally:
-            with self.more:
-                self.closing = False  # ready for the next prefix
+            self.closing = False  # ready for the next prefix
+            self.more.clear()
         done, self.done = self.done, []
         return done
 
+    def _hash_the_rest(self) -> None:
+        while True:
+            batch = self.take_batch(wait=False)
+            if batch is None:
+                return
+            results = [(job, _run(job)) for job in batch]
+            with self.lock:
+                self.done.extend(results)
+
     def close(self) -> None:
         """End the worker processes."""
-        with self.more:
-            self.closing = True
-            self.queue.clear()
-            self.more.notify_all()
+        self.closing = True
+        self.queue.clear()
+        self.more.set()
         for worker in self.processes:
             worker.join()
             worker.close()
+        # a worker ends at once, but Python's own exit takes a while: reaped aside
+        processes = [worker.process for worker in self.processes]
+        if processes:
+            threading.Thread(target=_reap, args=(processes,), daemon=True).start()
         self.processes = []
 
 
@@ -267,6 +307,7 @@ def main() -> int:
     source = os.fdopen(sys.stdin.fileno(), "rb", buffering=1 << 16, closefd=False)
     sink = os.fdopen(sys.stdout.fileno(), "wb", closefd=False)
     sys.stdout = sys.stderr  # nothing else may write into the answers
+    _send(sink, READY)
     while True:
         jobs = _receive(source)
         if jobs is None:
