@@ -71,13 +71,14 @@ def worth_a_pool(files: int) -> bool:
     return workers > 1 and files >= _int_setting(MIN_FILES_VARIABLE, MIN_FILES)
 
 
-def _send(stream: IO[bytes], value: object) -> None:
+def send(stream: IO[bytes], value: object) -> None:
+    """Write one message (a pickled value) on a pipe to a process of ours."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> object | None:
+def receive(stream: IO[bytes]) -> object | None:
     """The next message, or None at the end of the stream."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
@@ -137,7 +138,7 @@ class _Worker:
         # take no file before the worker is up: until then, this process hashes them
         if not self.ready:
             with contextlib.suppress(OSError):
-                self.ready = _receive(process.stdout) == READY
+                self.ready = receive(process.stdout) == READY
             if not self.ready:
                 return
         while True:
@@ -145,8 +146,8 @@ class _Worker:
             if batch is None:
                 return
             try:
-                _send(process.stdin, [(job.full_path, job.ino, job.algorithm) for job in batch])
-                results = _receive(process.stdout)
+                send(process.stdin, [(job.full_path, job.ino, job.algorithm) for job in batch])
+                results = receive(process.stdout)
             except OSError:
                 results = None
             if not isinstance(results, list) or len(results) != len(batch):
@@ -307,13 +308,13 @@ def main() -> int:
     source = os.fdopen(sys.stdin.fileno(), "rb", buffering=1 << 16, closefd=False)
     sink = os.fdopen(sys.stdout.fileno(), "wb", closefd=False)
     sys.stdout = sys.stderr  # nothing else may write into the answers
-    _send(sink, READY)
+    send(sink, READY)
     while True:
-        jobs = _receive(source)
+        jobs = receive(source)
         if jobs is None:
             return 0
         assert isinstance(jobs, list)
-        _send(sink, [_hash(job) for job in jobs])
+        send(sink, [_hash(job) for job in jobs])
 
 
 if __name__ == "__main__":
