@@ -129,7 +129,7 @@ class Observer:
         """Queue the large files of ``records`` for hashing, largest first."""
         if self.fast:
             return
-        if not self.known_hashes.index and worth_a_pool(
+        if self.known_hashes.empty and worth_a_pool(
             sum(1 for record in records for owned in record.paths if owned.sha256)
         ):
             # nothing hashed before (--no-cache, a first run): the per-file work of

@@ -172,6 +172,8 @@ class Memory:
     #: whether the run covers the whole prefix (not only named packages)
     whole: bool
     use_cache: bool
+    #: the run's start, less the time a file's stat key needs to settle
+    settled_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ class EarlierRead:
     clean_records: CleanRecords | None = None
     #: the folders of its walk, as the next walk would load them
     remembered: Remembered | None = None
+    #: files changed after this were changed after it began (or just before)
+    settled_ns: int = 0
 
     @classmethod
     def of(cls, state: PrefixState, memory: Memory | None = None) -> EarlierRead | None:
@@ -200,6 +204,7 @@ class EarlierRead:
             dict(tree.folders),
             memory.clean_records,
             Remembered(dict(tree.folders), dict(tree.folder_debris)),
+            memory.settled_ns,
         )
 
     def trusted(self, folders: dict[str, list[int]]) -> dict[str, UnchangedRecord]:
@@ -275,7 +280,13 @@ def read_state(
         if readable(os.path.join(meta, stem + ".json"))
     }
     to_parse = [stem for stem in files if stem not in unchanged]
-    known_hashes = KnownHashes.load(prefix) if options.use_cache and to_parse else KnownHashes()
+    known_hashes = KnownHashes()
+    if options.use_cache and to_parse:
+        known_hashes = (
+            KnownHashes.on_demand(prefix, earlier.settled_ns)
+            if earlier is not None
+            else KnownHashes.load(prefix)
+        )
     # kept by the record file's own stat key, conda's verdicts hold under --no-cache too
     # (which hashes files again): judging a record costs four times parsing it
     verdicts = (
@@ -347,7 +358,9 @@ def read_state(
         # judging an interrupted transaction writes what it left into the journal
         found = review(guard_dirs_to_read(prefix), state, capture=True)
         state = replace(state, transactions=tuple(found))
-    memory = Memory(clean_records, known_hashes, modes, remembered, files, whole, options.use_cache)
+    memory = Memory(
+        clean_records, known_hashes, modes, remembered, files, whole, options.use_cache, settled_ns
+    )
     return state, memory
 
 
