@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import struct
 import subprocess
 import sys
@@ -73,6 +72,8 @@ def worth_a_pool(files: int) -> bool:
 
 def send(stream: IO[bytes], value: object) -> None:
     """Write one message (a pickled value) on a pipe to a process of ours."""
+    import pickle  # here: the guard imports this module, and seldom needs a pool
+
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
@@ -80,6 +81,8 @@ def send(stream: IO[bytes], value: object) -> None:
 
 def receive(stream: IO[bytes]) -> object | None:
     """The next message, or None at the end of the stream."""
+    import pickle
+
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None

@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..exceptions import IntegrityInputError
 from ..observe.clean_records import CleanRecords, UnchangedRecord, record_digest
@@ -33,7 +34,6 @@ from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
 from ..observe.site_packages import SitePackages, observe_site_packages
 from ..observe.walk import UNTRUSTED, Remembered, load_remembered, walk_prefix
-from ..observe.workers import WorkerPool
 from ..progress import Progress
 from ..records.conda_verdict import CondaVerdicts
 from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
@@ -42,6 +42,9 @@ from ..records.reader import check_prefix, read_records, readable, record_files
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import Snapshot, latest
 from .interruptions import review
+
+if TYPE_CHECKING:
+    from ..observe.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from ..checks.registry import CHECKS, ENVIRONMENT_CODES
 from ..findings import Finding
 from ..observe.inodes import InodeHashes
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import save_remembered
-from ..observe.workers import WorkerPool
 from ..progress import Progress
 from ..store.paths import guard_dir
 from .read import Memory, VerifyOptions, read_state
 from .report import Report
+
+if TYPE_CHECKING:
+    from ..observe.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
