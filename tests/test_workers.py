@@ -133,3 +133,26 @@ def test_an_unreadable_file_is_reported_alike_by_a_worker(
         ("altered-file", f"{SITE_PACKAGES}/pyfoo/__init__.py"),
     }
     assert pooled == alone
+
+
+def test_pkgs_dirs_through_worker_processes_reports_alike(sandbox: Conda, env: Path) -> None:
+    libfoo = sandbox.pkgs_dir / "libfoo-1.0-h1234_0"
+    edit_in_place(libfoo / "include" / "foo.h")  # the environment's link too
+    (libfoo / "share" / "foo" / "1.0.txt").unlink()
+    edit_in_place(sandbox.pkgs_dir / "libfoo-1.0-h1234_0.tar.bz2", 100, b"\x00\x01")
+    documents = []
+    for settings in (IN_PROCESS, POOLED):
+        result = sandbox.run(
+            "integrity", "verify", "--pkgs-dirs", "--json", check=False, env=settings
+        )
+        assert result.returncode == 1, result
+        document = json.loads(result.stdout)
+        document.pop("elapsed_s", None)
+        documents.append(document)
+    alone, pooled = documents
+    assert {(f["path"], f["detail"]) for f in alone["findings"]} == {
+        ("include/foo.h", "sha256"),
+        ("share/foo/1.0.txt", "missing"),
+        ("libfoo-1.0-h1234_0.tar.bz2", "sha256"),
+    }
+    assert pooled == alone
