@@ -31,10 +31,10 @@ from typing import IO
 
 from .hashing import LARGE, HashJob, file_digest
 
-#: below this many files to hash, the pool costs more than it saves (measured on
-#: 2 cores: a worker starts in about 0.03 s; in-process hashing does about
-#: 25,000 small files a second); ``CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES``
-#: sets another (0: always, for the tests)
+#: below this many files to hash, the pool costs more than it saves: a worker
+#: takes a Python start-up to come up (0.1 s on a busy 2-core machine), in which
+#: verify hashes a few thousand small files itself (an estimate, not a measured
+#: break-even); ``CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES`` sets another (0: always)
 MIN_FILES = 2000
 #: the number of worker processes: one per core this process may run on
 #: (``CONDA_PLUGINS_INTEGRITY_WORKERS`` sets it; 0 or 1: no pool)
