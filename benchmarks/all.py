@@ -1,6 +1,6 @@
 """How ``conda integrity verify --all`` scales over environments that share a package cache.
 
-    .venv/bin/python benchmarks/all.py [--repeat N] [--work DIR] [--count 20]
+    .venv/bin/python benchmarks/all.py [--repeat N] [--work DIR] [--count 20] [--small]
 
 Builds (once) COUNT copies of the big environment of ``bigenv.py``, made by
 real conda from one channel into one package cache, so that their files are
@@ -8,8 +8,10 @@ hard links of the same cached files; conda knows exactly these environments
 (they are in its envs dir and its environments.txt). Then times, as the median
 of N runs each with a warm page cache and conda's start-up (``conda --version``)
 subtracted: ``verify`` of one of them and ``verify --all``, each with an empty
-hash cache (``--no-cache``) and with the cache; and ``verify --pkgs-dirs`` of
-their package cache (with and without ``--fast``). A file shared by hard link is
+hash cache (``--no-cache``) and with the cache, on all cores and on one; and
+``verify --pkgs-dirs`` of their package cache (with and without ``--fast``); each
+with the peak memory of its process. ``--small``: the test suite's small
+environment instead, to check that this script runs. A file shared by hard link is
 one inode, hashed once per run for all the environments (the target: ``--all
 --no-cache`` at most 1.5x one environment); what each further environment
 still costs is its own records, one ``lstat`` per file, the walk of its folders
@@ -20,37 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
 
-from bigenv import ROOT, build_shared_environments
+from bigenv import ROOT, build_shared_environments, work_folder
+from measure import all_cores, timed
 
-from tests.support.conda_cli import Conda
 from tests.support.helpers import CONDA_VERSION
-
-
-def timed(conda: Conda, commands: list[list[str]], repeat: int) -> list[tuple[float, dict]]:
-    """Median wall time of each ``conda COMMAND`` and the JSON document of its last run
-    (empty when it printed no JSON). The commands take turns, so that the noise of a
-    shared machine falls on all of them alike."""
-    times: list[list[float]] = [[] for _ in commands]
-    outs = [""] * len(commands)
-    for args in commands:
-        conda.run(*args, check=False, timeout=1800)  # warm the page cache and verify's state
-    for _ in range(repeat):
-        for number, args in enumerate(commands):
-            start = time.perf_counter()
-            result = conda.run(*args, check=False, timeout=1800)
-            times[number].append(time.perf_counter() - start)
-            outs[number] = result.stdout
-    return [
-        (statistics.median(spent), json.loads(out) if out.startswith("{") else {})
-        for spent, out in zip(times, outs)
-    ]
 
 
 def reports(document: dict) -> list[dict]:
@@ -65,13 +45,16 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    parser.add_argument("--small", action="store_true", help="the small test environment")
     args = parser.parse_args()
-    conda, prefixes = build_shared_environments(args.work, args.count)
+    conda, prefixes = build_shared_environments(work_folder(args.work, args.small), args.count)
     one = ["integrity", "verify", "-p", str(prefixes[0]), "--json", "-q"]
     every = ["integrity", "verify", "--all", "--json", "-q"]
     cache = ["integrity", "verify", "--pkgs-dirs", "--json", "-q"]
+    cores = all_cores()
+    one_core = {min(cores)}
 
-    ((startup, _),) = timed(conda, [["--version"]], args.repeat)
+    (startup,) = timed(conda, [["--version"]], args.repeat)
     for prefix in prefixes:  # what a first run finds: no state of verify's yet
         shutil.rmtree(prefix / "conda-meta" / "integrity", ignore_errors=True)
     start = time.perf_counter()
@@ -86,16 +69,20 @@ def main() -> int:
         ("verify --pkgs-dirs --fast", [*cache, "--fast"]),
     ]
     rows = []
-    measured = timed(conda, [command for _, command in commands], args.repeat)
-    for (label, command), (seconds, document) in zip(commands, measured):
-        done = reports(document)
-        expected = args.count if "--all" in command else 1
-        assert len(done) == expected, document.get("environments")
-        assert all(report["findings"] == [] for report in done), done
-        files = sum(report["checked"]["files"] for report in done)
-        hashed = sum(report["checked"]["hashed_bytes"] for report in done)
-        content = sum(report["checked"]["bytes"] for report in done)
-        rows.append((label, seconds, len(done), files, content, hashed))
+    for on, where in ((None, f"{len(cores)} cores"), (one_core, "1 core")):
+        measured = timed(conda, [command for _, command in commands], args.repeat, on)
+        for (label, command), result in zip(commands, measured):
+            document = json.loads(result.last.stdout) if result.last.stdout.startswith("{") else {}
+            done = reports(document)
+            expected = args.count if "--all" in command else 1
+            assert len(done) == expected, document.get("environments")
+            assert all(report["findings"] == [] for report in done), done
+            files = sum(report["checked"]["files"] for report in done)
+            hashed = sum(report["checked"]["hashed_bytes"] for report in done)
+            content = sum(report["checked"]["bytes"] for report in done)
+            rows.append((f"{label}, {where}", result, len(done), files, content, hashed))
+        if len(cores) == 1:
+            break
 
     first = reports(json.loads(conda.run(*one, check=False).stdout))[0]["checked"]
     print(f"{args.count} environments made by conda {CONDA_VERSION} from one package cache")
@@ -103,20 +90,23 @@ def main() -> int:
         f"  each: {first['packages']} packages, {first['files']} files, "
         f"{first['bytes'] / 1e9:.2f} GB of content with a known hash"
     )
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"Python {sys.version.split()[0]}, {len(cores)} cores")
     print(
-        f"median of {args.repeat} runs, warm page cache; conda start-up {startup:.3f} s subtracted"
+        f"median of {args.repeat} runs, warm page cache; conda start-up "
+        f"{startup.seconds:.3f} s subtracted"
     )
     print()
     print(
-        f"{'command':<38}{'wall s':>8}{'net s':>8}{'envs':>6}{'files':>9}{'GB':>7}{'hashed GB':>11}"
+        f"{'command':<48}{'wall s':>8}{'net s':>8}{'envs':>6}{'files':>9}{'GB':>7}"
+        f"{'hashed GB':>11}{'peak MB':>9}"
     )
-    net = {}
-    for label, seconds, envs, files, content, hashed in rows:
-        net[label] = max(seconds - startup, 1e-9)
+    net, peak = {}, {}
+    for label, result, envs, files, content, hashed in rows:
+        net[label] = max(result.seconds - startup.seconds, 1e-9)
+        peak[label] = result.peak_mb
         print(
-            f"{label:<38}{seconds:>8.3f}{net[label]:>8.3f}{envs:>6}{files:>9}"
-            f"{content / 1e9:>7.2f}{hashed / 1e9:>11.2f}"
+            f"{label:<48}{result.seconds:>8.3f}{net[label]:>8.3f}{envs:>6}{files:>9}"
+            f"{content / 1e9:>7.2f}{hashed / 1e9:>11.2f}{result.peak_mb:>9.0f}"
         )
     labels = [row[0] for row in rows]
     full = net[labels[1]] / net[labels[0]]
@@ -128,7 +118,14 @@ def main() -> int:
         f"(target 1.5x; without shared hashing about {args.count}x); "
         f"each further environment {extra:.3f} s"
     )
-    print(f"--all with the cache: {cached:.2f}x one environment with the cache")
+    print(
+        f"--all with the cache: {cached:.2f}x one environment with the cache "
+        f"(target {args.count}x / {len(cores)} cores = {args.count / len(cores):.1f}x)"
+    )
+    print(
+        f"peak memory: --all --no-cache {peak[labels[1]] / peak[labels[0]]:.2f}x one "
+        f"environment's, cached --all {peak[labels[3]] / peak[labels[2]]:.2f}x (target 2x)"
+    )
     print(
         f"first verify --all, no state in any environment yet (reads each package "
         f"archive once for the executable bits): {first_all:.2f} s"

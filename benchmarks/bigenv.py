@@ -184,9 +184,29 @@ def wheel_to_conda(wheel: Path, channel: Path) -> Path:
         return subdir / out
 
 
+#: the packages of the small environment (``--small``: the test suite's own, made
+#: in seconds, to check that a benchmark runs; its figures mean nothing)
+SMALL = ("python", "libfoo=1.0", "footools", "pyfoo", "zlibby")
+
+
+def small_work(work: Path) -> Path:
+    """The work folder of the small environment, beside the big one's."""
+    return work.with_name(work.name + "-small")
+
+
+def _is_small(work: Path) -> bool:
+    return work.name.endswith("-small")
+
+
 def build_channel(work: Path) -> Path:
     """The channel of conda packages made from the wheels (built once, reused)."""
     channel = work / "channel"
+    if _is_small(work):
+        if not (channel / "noarch" / "repodata.json").exists():
+            for package in catalog.channel_packages():
+                packages.build(package, channel)
+            packages.write_repodata(channel)
+        return channel
     if not (channel / "noarch" / "repodata.json").exists():
         wheels = download_wheels(work / "wheels")
         shutil.rmtree(channel, ignore_errors=True)
@@ -200,6 +220,8 @@ def build_channel(work: Path) -> Path:
 
 def package_names(channel: Path) -> list[str]:
     """Every package name of the channel: the big environment installs them all."""
+    if _is_small(channel.parent):
+        return list(SMALL)
     return sorted(
         {
             record["name"]
@@ -251,6 +273,11 @@ def build_shared_environments(work: Path, count: int) -> tuple[Conda, list[Path]
 def _repodata_records(subdir: Path) -> list[dict]:
     repodata = json.loads((subdir / "repodata.json").read_text())
     return [*repodata["packages"].values(), *repodata["packages.conda"].values()]
+
+
+def work_folder(work: Path, small: bool) -> Path:
+    """The work folder a benchmark uses: ``work``, or with ``--small`` the small one."""
+    return small_work(work) if small else work
 
 
 def content_of(prefix: Path) -> tuple[int, int]:

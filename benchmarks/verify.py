@@ -1,44 +1,33 @@
-"""How fast ``conda integrity verify`` is, next to ``conda doctor``, in one run.
+"""How fast ``conda integrity verify`` is, next to ``conda doctor`` and to the
+machine's own hashing rate, in one run.
 
-    .venv/bin/python benchmarks/verify.py [--repeat N] [--work DIR]
+    .venv/bin/python benchmarks/verify.py [--repeat N] [--work DIR] [--small]
 
 Builds (once) a large environment with real conda from real PyPI wheels (see
-``bigenv.py``), then times, as the median of N runs each with a warm page
-cache: conda's bare start-up (``conda --version``), ``conda doctor`` (its
-altered-files and missing-files checks), ``verify`` with an empty hash cache,
-``verify`` with the cache, and ``verify --fast``. Start-up is subtracted;
-rates are of the content each command actually checked: the files doctor
-hashes (entries with ``sha256_in_prefix`` whose path exists, which leaves out
-every noarch python file) and the files verify reports in ``checked``.
+``bigenv.py``; ``--small``: the test suite's small one, to check that this script
+runs), then times, as the median of N runs each with a warm page cache: conda's
+bare start-up (``conda --version``), ``conda doctor`` (its altered-files and
+missing-files checks), ``verify`` with an empty hash cache (``--no-cache``) on all
+cores and on one, ``verify`` with the cache, and ``verify --fast``; each with the
+peak memory of its process. Start-up is subtracted; rates are of the content each
+command actually checked: the files doctor hashes (entries with
+``sha256_in_prefix`` whose path exists, which leaves out every noarch python file)
+and the files verify reports in ``checked``. The ceiling is SHA-256 of the same
+files read by one process per core, nothing else done, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import statistics
 import sys
-import time
 from pathlib import Path
 
-from bigenv import ROOT, build_environment
+from bigenv import ROOT, build_environment, work_folder
+from measure import all_cores, hashing_ceiling, run, timed
 
-from tests.support.conda_cli import Conda
 from tests.support.helpers import CONDA_VERSION
-
-
-def timed(conda: Conda, args: list[str], repeat: int) -> tuple[float, list[str]]:
-    """Median wall time of ``conda ARGS`` and the stdout of the last run."""
-    times, out = [], ""
-    conda.run(*args, check=False)  # warm the page cache and conda's own caches
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = conda.run(*args, check=False)
-        times.append(time.perf_counter() - start)
-        out = result.stdout
-    return statistics.median(times), out.splitlines()
 
 
 def doctor_content(prefix: Path) -> tuple[int, int]:
@@ -54,65 +43,112 @@ def doctor_content(prefix: Path) -> tuple[int, int]:
     return files, size
 
 
+def hashed_files(prefix: Path) -> list[Path]:
+    """The regular files whose content the records know, each inode once."""
+    seen: set[int] = set()
+    found = []
+    for record in (prefix / "conda-meta").glob("*.json"):
+        data = json.loads(record.read_text())
+        for entry in data.get("paths_data", {}).get("paths", []):
+            path = prefix / entry["_path"]
+            if entry.get("sha256") and path.is_file() and not path.is_symlink():
+                inode = path.stat().st_ino
+                if inode not in seen:
+                    seen.add(inode)
+                    found.append(path)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    parser.add_argument("--small", action="store_true", help="the small test environment")
     args = parser.parse_args()
-    conda, prefix = build_environment(args.work)
+    conda, prefix = build_environment(work_folder(args.work, args.small))
     state = prefix / "conda-meta" / "integrity"
     verify = ["integrity", "verify", "-p", str(prefix), "--json", "-q"]
+    cores = all_cores()
+    one_core = {min(cores)}
 
-    startup, _ = timed(conda, ["--version"], args.repeat)
+    (startup,) = timed(conda, [["--version"]], args.repeat)
     doctor_args = ["doctor", "-p", str(prefix)]
     if CONDA_VERSION.major >= 25:
         doctor_args += ["altered-files", "missing-files"]
-    doctor, _ = timed(conda, doctor_args, args.repeat)
+    (doctor,) = timed(conda, [doctor_args], args.repeat)
 
     shutil.rmtree(state, ignore_errors=True)
-    start = time.perf_counter()
-    first = json.loads(conda.run(*verify, check=False).stdout)
-    first_run = time.perf_counter() - start
+    first_run = run(conda, verify)
+    first = json.loads(first_run.stdout)
 
     rows = []
     d_files, d_bytes = doctor_content(prefix)
     rows.append(("conda doctor (altered+missing)", doctor, d_files, d_bytes))
-    for label, extra in (
-        ("verify, empty hash cache", ["--no-cache"]),
-        ("verify, with the cache", []),
-        ("verify --fast", ["--fast"]),
-    ):
-        seconds, lines = timed(conda, [*verify, *extra], args.repeat)
-        report = json.loads("\n".join(lines))
+    commands = [
+        (f"verify --no-cache ({len(cores)} cores)", [*verify, "--no-cache"], None),
+        ("verify --no-cache (1 core)", [*verify, "--no-cache"], one_core),
+        (f"verify, with the cache ({len(cores)} cores)", verify, None),
+        ("verify, with the cache (1 core)", verify, one_core),
+        ("verify --fast", [*verify, "--fast"], None),
+    ]
+    for label, command, on in commands:
+        (measured,) = timed(conda, [command], args.repeat, on)
+        report = json.loads(measured.last.stdout)
         assert report["findings"] == [], report["findings"][:5]
-        rows.append((label, seconds, report["checked"]["files"], report["checked"]["bytes"]))
+        checked = report["checked"]
+        rows.append((label, measured, checked["files"], checked["bytes"]))
+    files = hashed_files(prefix)
+    ceiling = hashing_ceiling(files, len(cores), args.repeat)
+    ceiling_one = hashing_ceiling(files, 1, args.repeat)
 
     print(f"environment: {prefix}")
     print(
         f"  {first['checked']['packages']} packages, {first['checked']['files']} files, "
         f"{first['checked']['bytes'] / 1e9:.2f} GB of content with a known hash"
     )
-    print(f"conda {CONDA_VERSION}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"conda {CONDA_VERSION}, Python {sys.version.split()[0]}, {len(cores)} cores")
     print(
-        f"median of {args.repeat} runs, warm page cache; conda start-up {startup:.3f} s subtracted"
+        f"median of {args.repeat} runs, warm page cache; conda start-up "
+        f"{startup.seconds:.3f} s subtracted"
     )
     print()
     columns = ("wall s", "net s", "files", "MB")
-    header = f"{'command':<32}" + "".join(f"{c:>8}" for c in columns)
-    print(header + f"{'files/s':>10}{'MB/s':>8}{'vs doctor':>11}{'s/50k files':>13}")
-    doctor_rate = d_bytes / max(doctor - startup, 1e-9)
-    for label, seconds, files, size in rows:
-        net = max(seconds - startup, 1e-9)
-        rate = size / net
-        ratio = "" if label.startswith("conda doctor") else f"{rate / doctor_rate:.1f}x"
+    header = f"{'command':<34}" + "".join(f"{c:>8}" for c in columns)
+    print(
+        header + f"{'files/s':>10}{'MB/s':>8}{'vs doctor':>11}{'of ceiling':>12}"
+        f"{'s/50k files':>13}{'peak MB':>9}"
+    )
+    doctor_rate = d_bytes / max(doctor.seconds - startup.seconds, 1e-9)
+    net = {}
+    for label, measured, count, size in rows:
+        net[label] = max(measured.seconds - startup.seconds, 1e-9)
+        rate = size / net[label]
+        doctor_label = label.startswith("conda doctor")
+        ratio = "" if doctor_label else f"{rate / doctor_rate:.2f}x"
+        of_ceiling = "" if doctor_label else f"{rate / ceiling:.0%}"
         print(
-            f"{label:<32}{seconds:>8.3f}{net:>8.3f}{files:>8}{size / 1e6:>8.0f}"
-            f"{files / net:>10.0f}{rate / 1e6:>8.0f}{ratio:>11}{net / files * 50000:>13.3f}"
+            f"{label:<34}{measured.seconds:>8.3f}{net[label]:>8.3f}{count:>8}{size / 1e6:>8.0f}"
+            f"{count / net[label]:>10.0f}{rate / 1e6:>8.0f}{ratio:>11}{of_ceiling:>12}"
+            f"{net[label] / count * 50000:>13.3f}{measured.peak_mb:>9.0f}"
         )
     print()
+    total = sum(path.stat().st_size for path in files)
+    print(
+        f"hashing ceiling (SHA-256 of the same {len(files)} files, {total / 1e9:.2f} GB, "
+        f"read and hashed by one process per core, nothing else): "
+        f"{ceiling / 1e6:.0f} MB/s on {len(cores)} cores, {ceiling_one / 1e6:.0f} MB/s on 1"
+    )
+    full = rows[1]
+    full_rate = full[3] / net[full[0]]
+    print(
+        f"targets: --no-cache at least 2x doctor's rate ({full_rate / doctor_rate:.2f}x) and "
+        f"70 % of the ceiling ({full_rate / ceiling:.0%}); cached and --fast at most 0.080 s "
+        f"per 50k files ({net[rows[3][0]] / rows[3][2] * 50000:.3f} s, "
+        f"{net[rows[5][0]] / rows[5][2] * 50000:.3f} s)"
+    )
     print(
         f"first verify of the environment (reads every package archive for its modes): "
-        f"{first_run:.2f} s"
+        f"{first_run.seconds:.2f} s, peak {first_run.peak_mb:.0f} MB"
     )
     return 0
 

@@ -9,7 +9,13 @@ import pytest
 
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda, Result
-from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify_json
+from tests.support.helpers import (
+    STANDARD_SPECS,
+    edit_in_place,
+    replace_file,
+    summary,
+    verify_json,
+)
 
 ZLIBBY_ARCHIVE = "lib/libzlibby.a"  # 3 MiB: hashed on a worker thread
 
@@ -106,8 +112,11 @@ def test_shared_files_are_hashed_once(sandbox: Conda, machine: dict[str, Path]) 
     """One, two and three hold the cache's files by hard link: one hash per inode."""
     document, _ = verify_all(sandbox, "--no-cache")
     entries = by_prefix(document)
-    reports = [entries[str(machine[name])] for name in ("three", "one", "two")]  # sorted order
-    first, *others = (report["checked"] for report in reports)
+    reports = [entries[str(machine[name])] for name in ("one", "two", "three")]
+    # whichever was verified first (the largest, then the others on every core)
+    first, *others = sorted(
+        (report["checked"] for report in reports), key=lambda checked: -checked["hashed_bytes"]
+    )
     large = (machine["three"] / ZLIBBY_ARCHIVE).stat().st_size
     assert first["hashed_bytes"] >= large
     for checked in others:
@@ -175,3 +184,25 @@ def test_a_bar_over_environments_on_stderr(
     assert count >= 4  # one, two, three, plain (skipped) and conda's root prefix
     assert out == ""
     assert "Verifying environments" in err and f" 0/{count} [" in err and "env/s" in err
+
+
+def test_environments_spread_over_processes_report_as_one_after_another(
+    sandbox: Conda, machine: dict[str, Path]
+) -> None:
+    (machine["two"] / "include" / "foo.h").unlink()
+    replace_file(machine["three"] / ZLIBBY_ARCHIVE, b"not what conda wrote")  # its own inode
+    runs = []
+    for workers in ("1", "3"):  # one process; this one and two forked
+        document, result = verify_all(
+            sandbox, "--no-cache", env={"CONDA_PLUGINS_INTEGRITY_WORKERS": workers}
+        )
+        assert result.stderr == ""
+        for entry in document["environments"]:  # hashed here or by another process
+            entry.pop("elapsed_s", None)
+            for key in ("hashed_files", "hashed_bytes"):
+                entry.get("checked", {}).pop(key, None)
+        runs.append(document)
+    alone, spread = runs
+    assert summary(by_prefix(alone)[str(machine["two"])]) == {("missing-file", "include/foo.h")}
+    assert summary(by_prefix(alone)[str(machine["three"])]) == {("altered-file", ZLIBBY_ARCHIVE)}
+    assert spread == alone

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_integrity.observe.known_hashes import RACY_SECONDS
+from conda_integrity.observe.known_hashes import RACY_SECONDS, KnownHashes
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import edit_in_place, record_of, replace_file, summary, verify
@@ -209,3 +209,22 @@ def test_a_file_added_to_a_remembered_folder_is_seen(
     assert ("transaction-debris", f"{SITE_PACKAGES}/pyfoo/data/table.csv.c~") in summary(
         verify(sandbox, aged_env)
     )
+
+
+def test_hashes_read_on_demand_only_for_files_older_than_the_check_before(
+    sandbox: Conda, aged_env: Path
+) -> None:
+    """The guard's check after a transaction reads the hash cache only if it looks up a
+    file that did not change since the check before (see KnownHashes.on_demand)."""
+    verify(sandbox, aged_env)  # the cache now holds every file's hash
+    old = aged_env / "include" / "foo.h"
+    new = aged_env / "share" / "footools" / "README"
+    since = time.time_ns() - 1
+    replace_file(new, b"written by the transaction\n")  # a new inode, changed since
+    remembered = KnownHashes.load(str(aged_env))
+    on_demand = KnownHashes.on_demand(str(aged_env), since)
+    assert on_demand.get("share/footools/README", new.lstat()) is None
+    assert on_demand.index == {}  # not read for a file changed since
+    digest = on_demand.get("include/foo.h", old.lstat())
+    assert digest is not None and digest == remembered.get("include/foo.h", old.lstat())
+    assert on_demand.index == remembered.index  # read for a file older than that

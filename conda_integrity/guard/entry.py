@@ -70,7 +70,7 @@ def begin(session: Session, before: Before) -> bool:
             f"conda-integrity: cannot keep a snapshot of {session.prefix} ({error}); not guarded"
         )
         return False
-    session.earlier = EarlierRead.of(state)
+    session.earlier = EarlierRead.of(state, memory)
     return True
 
 

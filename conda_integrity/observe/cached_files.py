@@ -20,6 +20,7 @@ from .cached_packages import CachedPackage
 from .disk_facts import Containment, DiskFacts
 from .hashing import LARGE, Hasher, HashJob, file_digest
 from .inodes import InodeHashes
+from .workers import WorkerPool, worth_a_pool
 
 ESCAPES = "is reached through a symbolic link that leaves the package's folder; not followed"
 
@@ -72,18 +73,30 @@ class CacheObserver:
         self.fast = fast
         self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
         self.disk = CacheDisk()
-        self.hasher = Hasher()
+        self.hasher: Hasher | WorkerPool = Hasher()
+        #: files at least this large are queued for the hasher, the others hashed here
+        self.queue_from = LARGE
 
     def observe(self, packages: list[CachedPackage], progress: Progress) -> CacheDisk:
         disk = self.disk
-        for package in packages:
-            self._archive(package)
         total = sum(len(package.paths) for package in packages)
-        with progress.bar("Checking package cache", total) as advance:
+        pool = None
+        if not self.fast and worth_a_pool(total):
+            # as in a prefix (see .disk): worker processes share the per-file work out
+            pool = self.hasher = WorkerPool()
+            self.queue_from = 0
+        try:
             for package in packages:
-                self._package(package)
-                advance(len(package.paths))
-        for job, result in self.hasher.results():
+                self._archive(package)
+            with progress.bar("Checking package cache", total) as advance:
+                for package in packages:
+                    self._package(package)
+                    advance(len(package.paths))
+            results = self.hasher.results()
+        finally:
+            if pool is not None:
+                pool.close()
+        for job, result in results:
             self._hashed(job.path, job.size, result)
         disk.verified_files += disk.hashed_files
         disk.verified_bytes += disk.hashed_bytes
@@ -146,7 +159,7 @@ class CacheObserver:
                 disk.add_digest(disk.digests, full, info.st_size, known, hashed=False)
             elif self.fast:
                 continue
-            elif info.st_size >= LARGE:
+            elif info.st_size >= self.queue_from:
                 self.hasher.submit(HashJob(full, full, info.st_ino, info.st_size))
             else:
                 try:

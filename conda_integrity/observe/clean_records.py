@@ -110,11 +110,15 @@ def _folders(record: Record) -> list[str]:
 
 
 class _FolderInodes:
-    """The inode of folders of the prefix, each looked at once (0: not a folder)."""
+    """The inode of folders of the prefix, each looked at once (0: not a folder).
 
-    def __init__(self, base: str, fd: int | None) -> None:
+    ``seen`` are the inodes the walk of this run saw moments ago (every folder it
+    reached, by ``lstat`` too): a folder among them is not looked at again.
+    """
+
+    def __init__(self, base: str, fd: int | None, seen: dict[str, int] | None = None) -> None:
         self.base, self.fd = base, fd
-        self.inodes: dict[str, int] = {}
+        self.inodes: dict[str, int] = dict(seen) if seen else {}
 
     def of(self, folder: str) -> int:
         inode = self.inodes.get(folder)
@@ -154,14 +158,18 @@ class CleanRecords:
         prefix: str,
         record_files: dict[str, os.stat_result],
         trusted: dict[str, UnchangedRecord] | None = None,
+        folder_inodes: dict[str, int] | None = None,
     ) -> dict[str, UnchangedRecord]:
         """The remembered records whose record file and paths are all as they were.
 
         The paths of a ``trusted`` record (one found unchanged moments ago, whose
-        folders have not changed since) are not looked at again.
+        folders have not changed since) are not looked at again. ``folder_inodes``
+        are those a walk of the prefix saw just before (:attr:`..walk.PrefixTree.inodes`).
         """
         with relative_lstat(prefix) as (base, fd):
-            return self._unchanged(base, fd, record_files, trusted or {})
+            return self._unchanged(
+                base, fd, record_files, trusted or {}, _FolderInodes(base, fd, folder_inodes)
+            )
 
     def _unchanged(
         self,
@@ -169,10 +177,10 @@ class CleanRecords:
         fd: int | None,
         record_files: dict[str, os.stat_result],
         trusted: dict[str, UnchangedRecord],
+        folder_inodes: _FolderInodes,
     ) -> dict[str, UnchangedRecord]:
         found = {}
         stat = os.stat
-        folder_inodes = _FolderInodes(base, fd)
         for stem, entry in self.entries.items():
             info = record_files.get(stem)
             if info is None or list(_key(info)) != entry.get("record"):
@@ -180,21 +188,25 @@ class CleanRecords:
             if stem in trusted:
                 found[stem] = trusted[stem]
                 continue
-            paths = entry["paths"].split("\n") if entry["paths"] else []
-            keys: list[int] = []
-            infos: list[os.stat_result | None] = []
-            for path in paths:
-                try:
-                    item = stat(base + path, dir_fd=fd, follow_symlinks=False)
-                except OSError:
-                    keys += _ABSENT
-                    infos.append(None)
-                    continue
-                keys += (item.st_ino, item.st_ctime_ns)
-                infos.append(item)
             folders = entry.get("folders")
             if not isinstance(folders, str):
                 continue
+            paths = entry["paths"].split("\n") if entry["paths"] else []
+            # the one lstat of each path that no check of a file can do without (an
+            # edit in place or a chmod changes nothing but the file's own ctime);
+            # this loop is the guard's largest cost, so it does nothing else
+            infos: list[os.stat_result | None] = []
+            append = infos.append
+            for path in paths:
+                try:
+                    append(stat(base + path, dir_fd=fd, follow_symlinks=False))
+                except OSError:
+                    append(None)
+            keys = [
+                key
+                for item in infos
+                for key in (_ABSENT if item is None else (item.st_ino, item.st_ctime_ns))
+            ]
             keys += (folder_inodes.of(folder) for folder in folders.split("\n") if folder)
             if _digest(keys) == entry["keys"]:
                 found[stem] = UnchangedRecord(
@@ -215,9 +227,10 @@ class CleanRecords:
         record_file: os.stat_result,
         disk: PrefixDisk,
         now_ns: int,
+        folder_inodes: dict[str, int] | None = None,
     ) -> bool:
         """Add ``record`` (of ``prefix``) as clean, if every key is settled; say
-        whether it was."""
+        whether it was. ``folder_inodes`` are those the run's walk saw."""
         settled = now_ns - RACY_SECONDS * 1_000_000_000
         if record_file.st_ctime_ns >= settled:
             return False
@@ -239,8 +252,8 @@ class CleanRecords:
             keys += _key(info)
         folders = _folders(record)
         with relative_lstat(prefix) as (base, fd):
-            folder_inodes = _FolderInodes(base, fd)
-            keys += (folder_inodes.of(folder) for folder in folders)
+            inodes = _FolderInodes(base, fd, folder_inodes)
+            keys += (inodes.of(folder) for folder in folders)
         self.entries[record.stem] = {
             "name": record.name,
             "digest": record_digest(record, record_file, disk),

@@ -29,6 +29,7 @@ from .inodes import InodeHashes, InodeKey, inode_key
 from .known_hashes import KnownHashes
 from .modes import ModeBaseline
 from .walk import PrefixTree
+from .workers import WorkerPool, worth_a_pool
 
 Owners = dict[str, list[tuple[Record, OwnedPath]]]
 
@@ -102,6 +103,7 @@ class Observer:
         fast: bool,
         known_hashes: KnownHashes,
         inode_hashes: InodeHashes | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.prefix = prefix
         self.fast = fast
@@ -110,7 +112,13 @@ class Observer:
         #: inodes queued for the worker threads, with every path waiting for them
         self.queued: dict[InodeKey, list[str]] = {}
         self.disk = PrefixDisk()
-        self.hasher = Hasher()
+        self.hasher: Hasher | WorkerPool = Hasher()
+        #: the run's worker processes, used when there is much to hash (see start)
+        self.pool = pool
+        #: this observer started the pool (and ends it)
+        self.own_pool = False
+        #: every file to hash goes to the pool, not only large ones
+        self.pooled = False
         self.containment = Containment(prefix)
         self.now_ns = time.time_ns()
         self.started: set[str] = set()
@@ -121,6 +129,14 @@ class Observer:
         """Queue the large files of ``records`` for hashing, largest first."""
         if self.fast:
             return
+        if self.known_hashes.empty and worth_a_pool(
+            sum(1 for record in records for owned in record.paths if owned.sha256)
+        ):
+            # nothing hashed before (--no-cache, a first run): the per-file work of
+            # small files is most of the run, and worker processes share it out
+            if self.pool is None:
+                self.pool, self.own_pool = WorkerPool(), True
+            self.hasher, self.pooled = self.pool, True
         large = sorted(
             (
                 (owned.size, owned.path, record, owned)
@@ -154,9 +170,14 @@ class Observer:
             for path in owners
             if path not in started or (len(owners[path]) > 1 and path not in disk.sha256)
         ]
-        with progress.bar("Checking files", len(rest)) as advance:
-            self._look(rest, owners, advance)
-        for job, result in self.hasher.results():
+        try:
+            with progress.bar("Checking files", len(rest)) as advance:
+                self._look(rest, owners, advance)
+            results = self.hasher.results()
+        finally:
+            if self.own_pool and self.pool is not None:
+                self.pool.close()
+        for job, result in results:
             self._hashed(job.path, job.size, result)
             for path in self.queued.pop(inode_key(disk.stats[job.path]), ())[1:]:
                 self._known(path, disk.stats[path], result)
@@ -200,6 +221,8 @@ class Observer:
         inode_hashes, queued = self.inode_hashes, self.queued
         stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
         inside, fast = self.containment.inside, self.fast
+        # with worker processes, small files are queued like large ones
+        queue_from = 0 if self.pooled else LARGE
         for count, path in enumerate(paths, 1):
             if advance is not None and not count & 4095:
                 advance(4096)
@@ -242,7 +265,7 @@ class Observer:
                     self._known(path, info, known)
                 elif fast:
                     continue
-                elif size >= LARGE:
+                elif size >= queue_from:
                     key = inode_key(info)
                     waiting = queued.get(key)
                     if waiting is None:

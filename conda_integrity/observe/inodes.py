@@ -42,3 +42,9 @@ class InodeHashes:
 
     def put(self, info: os.stat_result, sha256: str) -> None:
         self._sha256[inode_key(info)] = sha256
+
+    def copy(self) -> InodeHashes:
+        """The hashes so far, apart from those added to this map later."""
+        copied = InodeHashes()
+        copied._sha256 = dict(self._sha256)
+        return copied

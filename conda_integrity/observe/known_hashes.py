@@ -36,6 +36,12 @@ class KnownHashes:
         self, paths: list[str] | None = None, keys: list[int] | None = None, digests: str = ""
     ) -> None:
         self._reset(paths or [], keys or [], digests)
+        #: the prefix whose file is read on demand (see :meth:`on_demand`), until it is
+        self._unread: str | None = None
+        self._changed_since_ns = 0
+        #: while unread: paths whose entries are to be dropped, and the paths to keep
+        self._dropped: set[str] = set()
+        self._keep: set[str] | None = None
 
     def _reset(self, paths: list[str], keys: list[int], digests: str) -> None:
         self.index = {path: number for number, path in enumerate(paths)}
@@ -58,6 +64,40 @@ class KnownHashes:
             return cls()
         return cls(split, keys, digests)
 
+    @classmethod
+    def on_demand(cls, prefix: str, changed_since_ns: int) -> KnownHashes:
+        """The hashes of the last runs, read only when a file changed before
+        ``changed_since_ns`` is looked up, or when new ones are saved.
+
+        For the guard's check after a transaction: the files it looks at are
+        mostly those conda has just written, which no earlier run can have hashed
+        under their present key, and the file of a large environment's hashes
+        takes longer to read than theirs.
+        """
+        known = cls()
+        known._unread, known._changed_since_ns = prefix, changed_since_ns
+        return known
+
+    def _read(self) -> None:
+        """Read the file of an :meth:`on_demand` map, keeping what changed meanwhile."""
+        if self._unread is None:
+            return
+        loaded = KnownHashes.load(self._unread)
+        self._unread = None
+        updates = self.updates
+        self._reset(list(loaded.index), loaded.keys, loaded.digests)
+        for path in self._dropped:
+            if path in self.index:
+                self.updates[path] = None
+        if self._keep is not None:
+            self.forget_all_but(self._keep)
+        self.updates.update(updates)
+
+    @property
+    def empty(self) -> bool:
+        """Whether no hash is known (an unread file may hold some)."""
+        return self._unread is None and not self.index and not self.updates
+
     @property
     def changed(self) -> bool:
         return bool(self.updates)
@@ -68,6 +108,10 @@ class KnownHashes:
             if entry is None or entry[0] != _key(info):
                 return None
             return entry[1]
+        if self._unread is not None:
+            if info.st_ctime_ns >= self._changed_since_ns:
+                return None  # changed since: no entry can hold its present key
+            self._read()
         number = self.index.get(path)
         if number is None:
             return None
@@ -84,21 +128,28 @@ class KnownHashes:
 
     def put(self, path: str, info: os.stat_result, sha256: str, now_ns: int) -> None:
         if now_ns - info.st_ctime_ns < RACY_SECONDS * 1_000_000_000:
-            if path in self.index or self.updates.get(path):
+            if self._unread is not None:
+                self._dropped.add(path)
+                self.updates.pop(path, None)
+            elif path in self.index or self.updates.get(path):
                 self.updates[path] = None
             return
         self.updates[path] = (_key(info), sha256)
 
     def forget_all_but(self, paths: set[str]) -> None:
         """Drop entries of paths no record owns any more."""
+        if self._unread is not None:
+            self._keep = paths  # for the entries of the file, once it is read
         for path in [*self.index, *self.updates]:
             if path not in paths:
                 self.updates[path] = None
 
     def save(self, prefix: str) -> None:
         """Write the hashes, if they changed (OSError when that fails)."""
-        if not self.updates:
-            return
+        nothing_new = not any(entry is not None for entry in self.updates.values())
+        if nothing_new and (self._unread is not None or not self.updates):
+            return  # (while the file is unread, entries to drop wait for a later save)
+        self._read()
         paths, keys, digests = [], [], []
         for path, number in self.index.items():
             if path in self.updates:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from stat import S_ISDIR
 
 from ..store import schema
 from ..store.paths import STATE_DIR
@@ -79,6 +80,9 @@ class PrefixTree:
     folders: dict[str, list[int]] = field(default_factory=dict)
     #: and folder -> debris names in it, for the folders that have any
     folder_debris: dict[str, list[str]] = field(default_factory=dict)
+    #: folder -> its inode as this walk's lstat saw it (0: no longer a folder), so
+    #: that the record checks after the walk need not stat the folders again
+    inodes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -157,6 +161,7 @@ def walk_prefix(
             tree.errors[folder] = error.strerror or str(error)
             tree.folders[folder] = UNTRUSTED  # listed again next time
             continue
+        tree.inodes[folder] = info.st_ino if S_ISDIR(info.st_mode) else 0
         if info.st_ctime_ns < settled_ns:
             tree.folders[folder] = [info.st_ino, info.st_ctime_ns]
             if debris:

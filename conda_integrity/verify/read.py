@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..exceptions import IntegrityInputError
 from ..observe.clean_records import CleanRecords, UnchangedRecord, record_digest
@@ -41,6 +42,9 @@ from ..records.reader import check_prefix, read_records, readable, record_files
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import Snapshot, latest
 from .interruptions import review
+
+if TYPE_CHECKING:
+    from ..observe.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +178,8 @@ class Memory:
     #: whether the run covers the whole prefix (not only named packages)
     whole: bool
     use_cache: bool
+    #: the run's start, less the time a file's stat key needs to settle
+    settled_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,12 +190,28 @@ class EarlierRead:
     unchanged: dict[str, UnchangedRecord]
     #: the folder keys of its walk (UNTRUSTED: changed too recently to compare)
     folders: dict[str, list[int]]
+    #: the clean records it loaded and updated (what it saved, or failed to): the
+    #: read after it does not load and check the same file again
+    clean_records: CleanRecords | None = None
+    #: the folders of its walk, as the next walk would load them
+    remembered: Remembered | None = None
+    #: files changed after this were changed after it began (or just before)
+    settled_ns: int = 0
 
     @classmethod
-    def of(cls, state: PrefixState) -> EarlierRead | None:
+    def of(cls, state: PrefixState, memory: Memory | None = None) -> EarlierRead | None:
         if state.tree is None:
             return None
-        return cls({u.stem: u for u in state.unchanged}, dict(state.tree.folders))
+        tree = state.tree
+        if memory is None or not memory.use_cache:
+            return cls({u.stem: u for u in state.unchanged}, dict(tree.folders))
+        return cls(
+            {u.stem: u for u in state.unchanged},
+            dict(tree.folders),
+            memory.clean_records,
+            Remembered(dict(tree.folders), dict(tree.folder_debris)),
+            memory.settled_ns,
+        )
 
     def trusted(self, folders: dict[str, list[int]]) -> dict[str, UnchangedRecord]:
         """The records unchanged then whose folders all have the same key now.
@@ -217,13 +239,16 @@ def read_state(
     progress: Progress,
     earlier: EarlierRead | None = None,
     inode_hashes: InodeHashes | None = None,
+    pool: WorkerPool | None = None,
 ) -> tuple[PrefixState, Memory]:
     """Read the prefix: its records, its walk, what the disk shows of its files.
 
     With an ``earlier`` read, records it found unchanged whose folders have not
     changed since are taken as it saw them. ``inode_hashes`` holds the hashes
     computed earlier in the same run (several prefixes sharing the package cache's
-    files by hard link); it is filled too. Raises IntegrityInputError when the
+    files by hard link); it is filled too. ``pool`` holds the run's worker
+    processes, if it has any (they hash when much is to be hashed; without a
+    pool, such a read starts its own). Raises IntegrityInputError when the
     prefix is no conda environment.
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
@@ -232,16 +257,27 @@ def read_state(
     whole = not options.packages
     files = record_files(prefix)
 
-    clean_records = CleanRecords.load(prefix) if options.use_cache else CleanRecords()
+    clean_records, remembered = CleanRecords(), Remembered()
+    if options.use_cache and whole and earlier is not None and earlier.clean_records is not None:
+        clean_records = earlier.clean_records
+        remembered = earlier.remembered or Remembered()
+    elif options.use_cache:
+        clean_records = CleanRecords.load(prefix)
+        remembered = load_remembered(prefix) if whole else Remembered()
     tree = None
-    remembered = load_remembered(prefix) if options.use_cache and whole else Remembered()
     trusted = {}
-    if earlier is not None and whole:
-        # which folders changed since the earlier read decides which records it
-        # can vouch for: walk first
+    if whole and (earlier is not None or clean_records.entries):
+        # walk first: which folders changed since the earlier read decides which
+        # records it can vouch for, and the walk's lstat of every folder spares the
+        # check of the remembered records a second one
         tree = walk_prefix(prefix, options.untracked, remembered, settled_ns)
-        trusted = earlier.trusted(tree.folders)
-    unchanged = clean_records.unchanged(prefix, files, trusted) if whole else {}
+        if earlier is not None:
+            trusted = earlier.trusted(tree.folders)
+    unchanged = (
+        clean_records.unchanged(prefix, files, trusted, tree.inodes if tree else None)
+        if whole
+        else {}
+    )
     # a record this user cannot read is reported, though it verified clean before
     meta = os.path.join(prefix, "conda-meta")
     unchanged = {
@@ -250,7 +286,13 @@ def read_state(
         if readable(os.path.join(meta, stem + ".json"))
     }
     to_parse = [stem for stem in files if stem not in unchanged]
-    known_hashes = KnownHashes.load(prefix) if options.use_cache and to_parse else KnownHashes()
+    known_hashes = KnownHashes()
+    if options.use_cache and to_parse:
+        known_hashes = (
+            KnownHashes.on_demand(prefix, earlier.settled_ns)
+            if earlier is not None
+            else KnownHashes.load(prefix)
+        )
     # kept by the record file's own stat key, conda's verdicts hold under --no-cache too
     # (which hashes files again): judging a record costs four times parsing it
     verdicts = (
@@ -266,7 +308,11 @@ def read_state(
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
     observer = Observer(
-        prefix, fast=options.fast, known_hashes=known_hashes, inode_hashes=inode_hashes
+        prefix,
+        fast=options.fast,
+        known_hashes=known_hashes,
+        inode_hashes=inode_hashes,
+        pool=pool,
     )
     observer.start(checked)  # large files hash on worker threads during the walk
 
@@ -318,7 +364,9 @@ def read_state(
         # judging an interrupted transaction writes what it left into the journal
         found = review(guard_dirs_to_read(prefix), state, capture=options.write)
         state = replace(state, transactions=tuple(found))
-    memory = Memory(clean_records, known_hashes, modes, remembered, files, whole, options.use_cache)
+    memory = Memory(
+        clean_records, known_hashes, modes, remembered, files, whole, options.use_cache, settled_ns
+    )
     return state, memory
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from ..checks.registry import CHECKS, ENVIRONMENT_CODES
 from ..findings import Finding
@@ -14,6 +15,9 @@ from ..progress import Progress
 from ..store.paths import guard_dir
 from .read import Memory, VerifyOptions, read_state
 from .report import Report
+
+if TYPE_CHECKING:
+    from ..observe.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,11 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
         return
     now_ns = time.time_ns()
     mentioned = _mentioned(findings)
+    folder_inodes = state.tree.inodes if state.tree is not None else None
     clean_records, known_hashes, modes = memory.clean_records, memory.known_hashes, memory.modes
     for record in state.records:
         if record.stem in mentioned or not clean_records.add(
-            prefix, record, memory.record_files[record.stem], state.disk, now_ns
+            prefix, record, memory.record_files[record.stem], state.disk, now_ns, folder_inodes
         ):
             clean_records.forget(record.stem)
     if memory.whole:
@@ -72,13 +77,15 @@ def verify_prefix(
     options: VerifyOptions,
     progress: Progress,
     inode_hashes: InodeHashes | None = None,
+    pool: WorkerPool | None = None,
 ) -> Report:
     """Verify one prefix. Raises IntegrityInputError when it is no environment.
 
-    ``inode_hashes`` is shared by the prefixes of one run (see :func:`read_state`).
+    ``inode_hashes`` and ``pool`` are shared by the prefixes of one run (see
+    :func:`read_state`).
     """
     started = time.perf_counter()
-    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes)
+    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes, pool=pool)
     findings = run_checks(state)
     remember(state, memory, findings)
     return report_of(state, options, findings, started)
