@@ -227,31 +227,7 @@ def test_a_wheel_conda_pypi_installed_is_clean(
     assert verify(sandbox, prefix, "--untracked")["findings"] == []
 
 
-@needs_conda_pypi
-def test_the_fix_for_a_wheel_conda_pypi_installed(
-    sandbox: Conda, wheel_env: tuple[Path, Path]
-) -> None:
-    """conda install --force-reinstall does nothing for such a package: the fix puts
-    the wheel in again, and it works."""
-    prefix, wheel = wheel_env
-    (prefix / SITE_PACKAGES / "newproj" / "__init__.py").unlink()
-    (finding,) = verify(sandbox, prefix)["findings"]
-    assert finding["code"] == "missing-file"
-    assert finding["fix"] == (
-        f"conda remove -p {prefix} --force newproj && conda install -p {prefix} {wheel}"
-    )
-    for step in finding["fix"].split(" && "):
-        sandbox.run(*step.split()[1:], "--yes")
-    assert verify(sandbox, prefix)["findings"] == []
-
-    # once the wheel file is gone, conda cannot install it again: conda-pypi can,
-    # from the package index
-    (prefix / SITE_PACKAGES / "newproj" / "__init__.py").unlink()
-    wheel.unlink()
-    (finding,) = verify(sandbox, prefix)["findings"]
-    assert finding["fix"] == (
-        f"conda remove -p {prefix} --force newproj && conda pypi install -p {prefix} newproj==0.1"
-    )
+# the fixes for such a wheel: tests/test_fixes.py
 
 
 def test_uv_over_a_rattler_environment(sandbox: Conda, channel: Path, tmp_path: Path) -> None:
