@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,31 @@ def test_a_rattler_environment_is_clean(sandbox: Conda, rattler_env: Path) -> No
     # rattler's cache tag is no untracked file
     assert verify(sandbox, rattler_env, "--untracked")["findings"] == []
     assert verify(sandbox, rattler_env, "--untracked", "--no-cache")["findings"] == []
+
+
+def test_rattlers_trash_is_named_for_what_it_is(
+    sandbox: Conda, channel: Path, tmp_path: Path
+) -> None:
+    """rattler moves a file it cannot delete into .trash/ as <name>.<uuid>.trash
+    (rattler/src/install/unlink.rs: only when deleting it is refused, which on Linux
+    moving it is too, so a test puts it there) and empties the folder after its next
+    transaction."""
+    prefix = make_rattler_env(channel, tmp_path)
+    trash = prefix / ".trash"
+    trash.mkdir()
+    for name in ("libzlibby.so.1.3", "footool"):
+        (trash / f"{name}.{uuid.uuid4().hex}.trash").write_bytes(b"in use\n")
+    assert verify(sandbox, prefix)["findings"] == []
+    (finding,) = verify(sandbox, prefix, "--untracked")["findings"]
+    assert (finding["code"], finding["severity"], finding["path"]) == (
+        "untracked-file",
+        "info",
+        ".trash",
+    )
+    assert finding["message"] == (
+        "rattler's (pixi's) folder for files it could not delete yet; it empties it"
+        " after its next install or update (2 files)"
+    )
 
 
 def test_damage_in_a_rattler_environment(sandbox: Conda, channel: Path, tmp_path: Path) -> None:
