@@ -68,7 +68,7 @@ def test_repair_while_conda_can_fetch_the_package(
     fix = only_fix(verify(own_sandbox, prefix), "missing-file", "include/foo.h")
     url = (own_channel / LIBFOO_ARCHIVE).as_uri()
     assert fix == (
-        f"nothing here can reinstall libfoo-1.0: it was installed from {url}, and conda"
+        f"nothing here can reinstall libfoo-1.0: it came from {url}, and conda"
         " cannot fetch it again (no package cache holds it, and its file is gone)"
     )
 
@@ -154,7 +154,7 @@ def test_a_plain_rattler_environment(sandbox: Conda, own_channel: Path, tmp_path
     shutil.rmtree(own_channel)
     fix = only_fix(verify(sandbox, prefix), "missing-file", "include/foo.h")
     assert fix == (
-        f"nothing here can reinstall libfoo-1.0: it was installed from "
+        f"nothing here can reinstall libfoo-1.0: it came from "
         f"{(own_channel / LIBFOO_ARCHIVE).as_uri()}, and conda cannot fetch it again"
         " (no package cache holds it, and its file is gone)"
     )

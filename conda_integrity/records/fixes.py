@@ -156,10 +156,10 @@ def reinstall(
     if from_wheel(record):
         return _from_index(prefix, record, tools.installers.get(record.stem))
     came_from = source.url if source is not None and source.url else record.channel
-    origin = f" from {came_from}" if came_from else ""
+    origin = f"it came from {came_from}, and " if came_from else ""
     return (
-        f"nothing here can reinstall {_label(record)}: it was installed{origin}, "
-        f"and conda cannot fetch it again ({problem})"
+        f"nothing here can reinstall {_label(record)}: {origin}"
+        f"conda cannot fetch it again ({problem})"
     )
 
 
