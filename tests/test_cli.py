@@ -115,7 +115,7 @@ def test_finding_shape(sandbox: Conda, env: Path) -> None:
         "actual",
         "fix",
     }
-    assert finding["fix"] == f"conda install -p {env} --force-reinstall libfoo=1.0=h1234_0"
+    assert finding["fix"] == f"conda integrity repair -p {env} libfoo"
 
 
 def test_active_environment_is_the_default(shared_sandbox: Conda, shared_env: Path) -> None:

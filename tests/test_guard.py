@@ -89,7 +89,8 @@ def test_refuse_stops_conda_and_leaves_the_environment_as_it_was(sandbox: Conda,
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "IntegrityRefusal" in result.stderr and "missing-file" in result.stderr
-    assert "CONDA_PLUGINS_INTEGRITY_MODE=warn conda install -p" in result.stderr
+    # conda integrity repair is not a command the guard stops: no setting before it
+    assert f"\n  conda integrity repair -p {env} libfoo\n" in result.stderr
     assert meta_of(env) == before
     assert not (env / "share" / "clobbered.txt").exists()
     assert not (env / ".condatmp").exists()

@@ -50,7 +50,7 @@ def test_kill_points_sample(channel: Path, tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["install", "update"])
+@pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_ctrl_c_at_the_sample_points(channel: Path, tmp_path: Path, name: str) -> None:
     """SIGINT instead of SIGKILL: conda's handler rolls back what it did, and what it
     leaves is judged the same way."""

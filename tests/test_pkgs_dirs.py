@@ -64,19 +64,15 @@ def test_file_edited_in_place_in_one_environment(
     assert "2 environments share this file by hard link" in finding["message"]
     assert EDIT_IN_PLACE in finding["message"]
     assert finding["expected"]["sha256"] != finding["actual"]["sha256"]
+    # repair replaces the cache's copy first, then relinks in each environment
     assert finding["fix"] == (
-        f"rm -rf {sandbox.pkgs_dir / LIBFOO}"
-        f" && conda install -p {one} --force-reinstall libfoo=1.0=h1234_0"
-        f" && conda install -p {two} --force-reinstall libfoo=1.0=h1234_0"
+        f"conda integrity repair -p {one} libfoo && conda integrity repair -p {two} libfoo"
     )
     # each environment sees the edit too, and its fix goes through the cache as well
     (altered,) = verify(sandbox, two)["findings"]
     assert (altered["code"], altered["path"]) == ("altered-file", "include/foo.h")
     assert "3 hard links: the package cache's copy" in altered["message"]
-    assert altered["fix"] == (
-        f"rm -rf {sandbox.pkgs_dir / LIBFOO}"
-        f" && conda install -p {two} --force-reinstall libfoo=1.0=h1234_0"
-    )
+    assert altered["fix"] == f"conda integrity repair -p {two} libfoo"
 
 
 def test_the_fix_repairs_the_cache_and_the_environments(
@@ -90,7 +86,11 @@ def test_the_fix_repairs_the_cache_and_the_environments(
         "site-packages/pyfoo/cli.py",
     )
     assert finding["environments"] == [str(one), str(two)]
-    # what the fix says: remove the extracted package, reinstall where it was linked
+    assert finding["fix"] == (
+        f"conda integrity repair -p {one} pyfoo && conda integrity repair -p {two} pyfoo"
+    )
+    # what repair does through conda: the package extracted again from its archive,
+    # then relinked where it was linked; after it, the cache and both are whole
     shutil.rmtree(sandbox.pkgs_dir / "pyfoo-1.0-pyh0_0")
     for prefix in finding["environments"]:
         sandbox.install(Path(prefix), "--force-reinstall", "pyfoo=1.0=pyh0_0")
@@ -115,6 +115,8 @@ def test_file_deleted_from_an_extracted_package(sandbox: Conda, env: Path) -> No
         "missing",
     )
     assert finding["environments"] == []
+    # linked nowhere: removed, conda extracts it again from its archive when needed
+    assert finding["fix"] == f"rm -rf {sandbox.pkgs_dir / LIBFOO}"
     assert "conda cannot install it from this cache" in finding["message"]
     # the environment keeps its own link of that file
     assert verify(sandbox, env)["findings"] == []

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,31 @@ def test_a_rattler_environment_is_clean(sandbox: Conda, rattler_env: Path) -> No
     # rattler's cache tag is no untracked file
     assert verify(sandbox, rattler_env, "--untracked")["findings"] == []
     assert verify(sandbox, rattler_env, "--untracked", "--no-cache")["findings"] == []
+
+
+def test_rattlers_trash_is_named_for_what_it_is(
+    sandbox: Conda, channel: Path, tmp_path: Path
+) -> None:
+    """rattler moves a file it cannot delete into .trash/ as <name>.<uuid>.trash
+    (rattler/src/install/unlink.rs: only when deleting it is refused, which on Linux
+    moving it is too, so a test puts it there) and empties the folder after its next
+    transaction."""
+    prefix = make_rattler_env(channel, tmp_path)
+    trash = prefix / ".trash"
+    trash.mkdir()
+    for name in ("libzlibby.so.1.3", "footool"):
+        (trash / f"{name}.{uuid.uuid4().hex}.trash").write_bytes(b"in use\n")
+    assert verify(sandbox, prefix)["findings"] == []
+    (finding,) = verify(sandbox, prefix, "--untracked")["findings"]
+    assert (finding["code"], finding["severity"], finding["path"]) == (
+        "untracked-file",
+        "info",
+        ".trash",
+    )
+    assert finding["message"] == (
+        "rattler's (pixi's) folder for files it could not delete yet; it empties it"
+        " after its next install or update (2 files)"
+    )
 
 
 def test_damage_in_a_rattler_environment(sandbox: Conda, channel: Path, tmp_path: Path) -> None:
@@ -227,31 +253,7 @@ def test_a_wheel_conda_pypi_installed_is_clean(
     assert verify(sandbox, prefix, "--untracked")["findings"] == []
 
 
-@needs_conda_pypi
-def test_the_fix_for_a_wheel_conda_pypi_installed(
-    sandbox: Conda, wheel_env: tuple[Path, Path]
-) -> None:
-    """conda install --force-reinstall does nothing for such a package: the fix puts
-    the wheel in again, and it works."""
-    prefix, wheel = wheel_env
-    (prefix / SITE_PACKAGES / "newproj" / "__init__.py").unlink()
-    (finding,) = verify(sandbox, prefix)["findings"]
-    assert finding["code"] == "missing-file"
-    assert finding["fix"] == (
-        f"conda remove -p {prefix} --force newproj && conda install -p {prefix} {wheel}"
-    )
-    for step in finding["fix"].split(" && "):
-        sandbox.run(*step.split()[1:], "--yes")
-    assert verify(sandbox, prefix)["findings"] == []
-
-    # once the wheel file is gone, conda cannot install it again: conda-pypi can,
-    # from the package index
-    (prefix / SITE_PACKAGES / "newproj" / "__init__.py").unlink()
-    wheel.unlink()
-    (finding,) = verify(sandbox, prefix)["findings"]
-    assert finding["fix"] == (
-        f"conda remove -p {prefix} --force newproj && conda pypi install -p {prefix} newproj==0.1"
-    )
+# the fixes for such a wheel: tests/test_fixes.py
 
 
 def test_uv_over_a_rattler_environment(sandbox: Conda, channel: Path, tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ A path owned by several records is judged by the clobbered-file check instead.
 A regular file with other hard links is, as conda links it, one inode with the
 package cache's copy and with every environment linked from that cache: an
 edit in place changed all of them, and a reinstall would link the damaged copy
-again. Its finding says so, and its fix removes the cached package first.
+again. Its finding says so; ``conda integrity repair`` extracts or fetches the
+package again before it relinks (so only the archive or the URL count as a
+source there), and pixi, which links from its own cache, gets the damaged
+copy removed first.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Iterator
 
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
-from ..records.fixes import clear_cached_package, exact_spec, from_wheel, reinstall
+from ..records.fixes import reinstall, remove_cached
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .base import RECORD, Check
 from .difference import Difference, difference
@@ -101,18 +104,16 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
         if detail == "sha256"
         else f"{what}; {record.name}-{record.version} installed it"
     )
-    fix = reinstall(state.prefix, record, tools=state.reinstaller)
     links = state.disk.stats[owned.path].st_nlink
-    if detail in ("sha256", "size") and links > 1 and record.extracted_package_dir:
+    shared = detail in ("sha256", "size") and links > 1 and bool(record.extracted_package_dir)
+    fix = reinstall(state.prefix, record, state.reinstaller, cache_copy_damaged=shared)
+    if shared:
         message += (
             f"; it has {links} hard links: the package cache's copy and every environment"
             " linked to it changed too (conda integrity verify --pkgs-dirs names them)"
         )
-        if state.reinstaller.pixi is None and not from_wheel(record):
-            spec = exact_spec(record)
-            fix = clear_cached_package(record.extracted_package_dir, spec, [state.prefix])
-        else:
-            fix = f"{clear_cached_package(record.extracted_package_dir, None, [])} && {fix}"
+        if state.reinstaller.pixi is not None and record.extracted_package_dir:
+            fix = f"{remove_cached(record.extracted_package_dir)} && {fix}"
     return CHECK.finding(
         message,
         package=record.stem,

@@ -31,7 +31,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
             f"the record {bad.reason}",
             package=bad.stem,
             path=bad.file,
-            fix=replace_record(state.prefix, bad.file, _name_of(bad.stem)),
+            fix=replace_record(state.prefix, bad.file, _name_of(bad.stem), state.reinstaller.pixi),
         )
 
 

@@ -30,7 +30,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
                 f"missing{why}; {record.name}-{record.version} installed it",
                 package=record.stem,
                 path=owned.path,
-                fix=reinstall(state.prefix, record, tools=state.reinstaller),
+                fix=reinstall(state.prefix, record, state.reinstaller),
             )
 
 

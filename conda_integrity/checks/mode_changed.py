@@ -56,7 +56,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
                     "expected": {"executable": expected},
                     "actual": {"executable": actual, "mode": oct(stat.S_IMODE(info.st_mode))},
                 },
-                fix=reinstall(state.prefix, record, tools=state.reinstaller),
+                fix=reinstall(state.prefix, record, state.reinstaller),
             )
 
 

@@ -5,6 +5,11 @@ Places where unowned files are normal are left out: ``conda-meta/``,
 environment (``.condarc``, ``condabin/``, ``conda-bld/``), ``pkgs/`` and
 ``envs/``, which the walk does not enter, and the files other tools that manage
 environments put there on purpose (:data:`TOOL_FILES`).
+
+rattler (pixi) moves a file it cannot delete (on Windows, one in use) into
+``.trash/`` as ``<name>.<uuid>.trash`` and empties that folder after its next
+transaction (``rattler/src/install/unlink.rs``): a ``.trash/`` that holds files
+is named for what it is, once, instead of each file as one no package owns.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ TOOL_FILES = {
     "CACHEDIR.TAG": "rattler's (pixi's) tag that keeps backup tools out of the environment",
     ".trash": "rattler's (pixi's) folder for files it could not delete yet; it empties it",
 }
+RATTLER_TRASH = ".trash"
 
 
 def _normal(path: str) -> bool:
@@ -40,9 +46,18 @@ def check(state: PrefixState) -> Iterator[Finding]:
     if not state.untracked or state.tree is None:
         return
     owned = set(state.owners).union(*(record.paths for record in state.unchanged))
+    trash = 0
     for path in state.tree.files:
-        if path not in owned and not _normal(path):
+        if path.startswith(RATTLER_TRASH + "/"):
+            trash += 1
+        elif path not in owned and not _normal(path):
             yield CHECK.finding("no package owns this file", path=path)
+    if trash:
+        files = "1 file" if trash == 1 else f"{trash} files"
+        yield CHECK.finding(
+            f"{TOOL_FILES[RATTLER_TRASH]} after its next install or update ({files})",
+            path=RATTLER_TRASH,
+        )
 
 
 CHECK = Check(code="untracked-file", severity=INFO, scope=ENVIRONMENT, order=100, run=check)

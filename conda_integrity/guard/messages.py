@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..compat import GUARDED_COMMANDS
 from ..findings import Finding
 from ..store.changes import FileChange
 from ..store.journal import OpenTransaction
@@ -48,6 +49,18 @@ def problems_before(
     return "\n".join([head, *lines])
 
 
+def _past_the_guard(fix: str) -> str:
+    """``fix`` with the guard set to warn for each step that runs a command it guards
+    (``conda integrity repair`` and the tools other than conda it lets through)."""
+    steps = []
+    for step in fix.split(" && "):
+        words = step.split(maxsplit=2)
+        if len(words) > 1 and words[0] == "conda" and words[1] in GUARDED_COMMANDS:
+            step = f"CONDA_PLUGINS_INTEGRITY_MODE=warn {step}"
+        steps.append(step)
+    return " && ".join(steps)
+
+
 def refusal(session: Session) -> str:
     """Why refuse mode stops the command, and the commands that would repair it."""
     fixes: list[str] = []
@@ -56,8 +69,8 @@ def refusal(session: Session) -> str:
             fixes.append(finding.fix)
     lines = [session.refusal or "", verify_hint(session.prefix)]
     if fixes:
-        lines.append("To repair (with the guard set to warn for that command):")
-        lines += [f"  CONDA_PLUGINS_INTEGRITY_MODE=warn {fix}" for fix in fixes[:5]]
+        lines.append("To repair (with the guard set to warn for each conda command it guards):")
+        lines += [f"  {_past_the_guard(fix)}" for fix in fixes[:5]]
     lines.append("(plugins.integrity_mode is refuse: conda-integrity stopped this command)")
     return "\n".join(lines)
 

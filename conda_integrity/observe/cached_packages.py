@@ -59,6 +59,12 @@ class CachedPackage:
         return os.path.join(self.pkgs_dir, self.name)
 
     @property
+    def package_name(self) -> str | None:
+        """The package's name, from its own metadata."""
+        name = (self.repodata_record or self.index).get("name")
+        return name if isinstance(name, str) and name else None
+
+    @property
     def exact_spec(self) -> str | None:
         """``name=version=build`` of the package, from its own metadata."""
         source = self.repodata_record or self.index

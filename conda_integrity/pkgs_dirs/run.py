@@ -60,9 +60,7 @@ def _environments_sharing(
 def _fix(damage: Damage, environments: list[str]) -> str:
     if damage.in_archive:
         return fixes.remove_cached(damage.full_path)
-    return fixes.clear_cached_package(
-        damage.package.folder, damage.package.exact_spec, environments
-    )
+    return fixes.repair_shared(damage.package.folder, damage.package.package_name, environments)
 
 
 def _leftover(pkgs_dir: str, name: str) -> Finding:

@@ -19,8 +19,11 @@ states, in the words of the tool that wrote it:
   entry points.
 - mamba (its linker, ``libmamba/src/core/link.cpp``): noarch paths as installed
   paths; ``sha256_in_prefix`` always written, a softlink's being the content
-  its target resolves to (checked on the target itself); ``size_in_bytes`` of a
-  prefix-replaced file is the package's.
+  its target resolves to (checked on the target itself); no
+  ``prefix_placeholder`` or ``file_mode``, and ``size_in_bytes`` of a
+  prefix-replaced file is the package's: a ``sha256_in_prefix`` unlike the
+  package's ``sha256`` is what tells that the file was rewritten, and its size
+  is not compared.
 - rattler (pixi, py-rattler; ``rattler/src/install/link.rs``): noarch paths as
   installed paths; ``sha256_in_prefix`` left out when it equals ``sha256`` (also
   for prefix-replaced files); a softlink's ``sha256_in_prefix`` is the SHA-256 of
@@ -403,8 +406,16 @@ def _owned_path(
             # rattler leaves sha256_in_prefix out when it equals sha256
             sha256 = _sha256_field(entry, "sha256")
         size = entry.get("size_in_bytes")  # checked by _check_entry
-        if mode == "text" and not rattler:
-            size = None  # conda and mamba record the package's size; the prefix changes it
+        package_sha256 = entry.get("sha256")
+        rewritten = (
+            sha256 is not None
+            and isinstance(package_sha256, str)
+            and package_sha256.lower() != sha256
+        )
+        if not rattler and (mode == "text" or (rewritten and not placeholder)):
+            # conda and mamba record the package's size, which the prefix changed (mamba
+            # records no placeholder: its content hash unlike the package's says so)
+            size = None
         return OwnedPath(path, FILE, sha256, size, source, mode)
     if path_type == "softlink":
         target_sha256 = _sha256_field(entry, "sha256_in_prefix") if rattler else None

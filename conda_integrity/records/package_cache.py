@@ -86,3 +86,31 @@ def tarball(record: Record) -> str | None:
         for extension in ARCHIVE_EXTENSIONS
     ]
     return next((c for c in candidates if os.path.isfile(c)), None)
+
+
+def matching_extracted_dir(record: Record, caches: tuple[str, ...]) -> str | None:
+    """The extracted folder of ``record`` in one of ``caches``, as conda's package
+    cache lists it (a folder, not a symlink, with ``info/index.json``) and matches
+    it (the same archive by sha256, else md5, where both say), or None."""
+    names = [record.stem]
+    if record.extracted_package_dir:
+        names.append(os.path.basename(record.extracted_package_dir.rstrip("/")))
+    fn = record.raw.get("fn")
+    if isinstance(fn, str):
+        for extension in (*ARCHIVE_EXTENSIONS, ".whl"):
+            if fn.endswith(extension):
+                names.append(os.path.basename(fn[: -len(extension)]))
+    identity = _identity(record)
+    for pkgs_dir in caches:
+        for name in dict.fromkeys(names):
+            if not name or name in (".", ".."):
+                continue
+            folder = os.path.join(pkgs_dir, name)
+            if os.path.islink(folder) or not os.path.isfile(
+                os.path.join(folder, "info", "index.json")
+            ):
+                continue
+            repodata_record = _read_json(os.path.join(folder, "info", "repodata_record.json"))
+            if _same_archive(identity, repodata_record):
+                return folder
+    return None

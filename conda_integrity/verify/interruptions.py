@@ -15,8 +15,9 @@ transaction finishes.
 
 What an interruption can leave without changing a record is looked for too:
 files of a planned package linked before conda wrote its record (``noarch:
-python`` ones under ``site-packages`` and ``bin``), and for a ``conda create``,
-any start of the new prefix's ``conda-meta``.
+python`` ones under ``site-packages`` and ``bin``, and the ``.pyc`` files conda
+compiled for them, which conda 24.7's roll-back after Ctrl-C leaves behind), and
+for a ``conda create``, any start of the new prefix's ``conda-meta``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -41,6 +43,7 @@ from ..store.state_dir import StateDir
 #: where conda links the paths of a ``noarch: python`` package: site-packages/X
 #: under each lib/pythonX.Y, python-scripts/X under bin
 NOARCH_SITE_PACKAGES, NOARCH_SCRIPTS = "site-packages/", "python-scripts/"
+_PYTHON_VERSION = re.compile(r"python(\d+\.\d+)")
 #: the outcome of a transaction whose conda work was complete when it died
 COMPLETED = {"changed": True, "completed": True}
 
@@ -185,10 +188,18 @@ def _files_present(prefix: str, stems: list[str], owned: set[str]) -> int:
 
 
 def _linked_as(path: str, site_packages: list[str]) -> list[str]:
-    """Where conda may have linked a package's ``path`` in the prefix."""
+    """Where conda may have linked a package's ``path`` in the prefix (and, for a
+    noarch python module, where it compiled it)."""
     if path.startswith(NOARCH_SITE_PACKAGES):
+        from conda.common.path import pyc_path
+
         inside = path[len(NOARCH_SITE_PACKAGES) :]
-        return [path] + [os.path.join(folder, inside) for folder in site_packages]
+        linked = [path] + [os.path.join(folder, inside) for folder in site_packages]
+        for folder in site_packages if path.endswith(".py") else ():
+            version = _PYTHON_VERSION.search(folder)
+            if version is not None:
+                linked.append(pyc_path(os.path.join(folder, inside), version.group(1)))
+        return linked
     if path.startswith(NOARCH_SCRIPTS):
         return [path, os.path.join("bin", path[len(NOARCH_SCRIPTS) :])]
     return [path]
