@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import time
 
 from ..exceptions import IntegrityInputError
 from ..findings import Finding
@@ -140,9 +139,7 @@ def first_snapshot(prefix: str) -> None:
     try:
         now = current(prefix, snapshots.AFTER, None, command_line())
         snapshot = snapshots.save(folder, now, snapshots_to_keep())
-        entry, lock = journal.begin(folder, "create", list(sys.argv), None)
-        entry.state, entry.after, entry.ended = journal.FINISHED, snapshot.number, time.time()
-        journal.end(folder, entry, lock)
+        journal.write_finished(folder, "create", list(sys.argv), snapshot.number)
     except OSError as error:
         log.debug("cannot snapshot the new environment %s: %s", prefix, error)
 

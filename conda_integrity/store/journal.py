@@ -135,16 +135,7 @@ def begin(
     guard_dir: StateDir, command: str, argv: list[str], before: int | None
 ) -> tuple[Entry, IO]:
     """Write a new entry and take its lock; keep the returned file open until the end."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
-    entry = Entry(
-        id=f"{stamp}-{os.getpid()}",
-        command=command,
-        argv=argv,
-        pid=os.getpid(),
-        started=now,
-        before=before,
-    )
+    entry = _new_entry(command, argv, before)
     lock = _folder(guard_dir).open_lock(entry.id + ".lock")
     try:
         _lock(lock, exclusive=True)
@@ -155,6 +146,29 @@ def begin(
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
+
+
+def _new_entry(command: str, argv: list[str], before: int | None) -> Entry:
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    return Entry(
+        id=f"{stamp}-{os.getpid()}",
+        command=command,
+        argv=argv,
+        pid=os.getpid(),
+        started=now,
+        before=before,
+    )
+
+
+def write_finished(guard_dir: StateDir, command: str, argv: list[str], after: int) -> Entry:
+    """Write an entry of work already done, finished from its first write: a kill
+    while writing it leaves either no entry or a finished one, never an open one."""
+    entry = _new_entry(command, argv, None)
+    entry.state, entry.after, entry.ended = FINISHED, after, entry.started
+    save(guard_dir, entry)
+    _prune(guard_dir)
+    return entry
 
 
 def end(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:

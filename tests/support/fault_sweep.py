@@ -301,8 +301,8 @@ class Sweep:
 def sample(changes: list[str]) -> list[int]:
     """A few telling kill points of a transaction (1-based): its first change, the
     first and the last change conda makes in the prefix, its first record written,
-    its history written, and the first and last of the guard's own writes after
-    conda's work."""
+    its history written, the first and last of the guard's own writes after
+    conda's work, and the last two of those in its journal."""
 
     def where(k: int) -> str:
         return changes[k - 1].split("\t", 1)[1]
@@ -318,6 +318,10 @@ def sample(changes: list[str]) -> list[int]:
     guard_after = [k for k in everything if k > last and ours(k)]
     picked = {1, *in_prefix[:1], *in_prefix[-1:], *records[:1], *history[-1:]}
     picked.update(guard_after[:1] + guard_after[-1:])
+    # the journal's last entry written: a kill there once left an open entry behind
+    # a finished create
+    journal = [k for k in guard_after if "/integrity/journal/" in where(k)]
+    picked.update(journal[-2:])
     return sorted(picked)
 
 
