@@ -38,9 +38,16 @@ class Before:
 
 def check_before(prefix: str) -> Before:
     """The fast check of ``prefix`` before a command changes it (files by stat)."""
-    state, memory = read_state(prefix, VerifyOptions(fast=True), Progress(enabled=False))
+    return judge_before(prefix, VerifyOptions(fast=True), Progress(enabled=False))
+
+
+def judge_before(prefix: str, options: VerifyOptions, progress: Progress) -> Before:
+    """Read ``prefix`` with ``options`` and judge it: what a change is checked
+    against (kept for the next run unless ``options.write`` is off)."""
+    state, memory = read_state(prefix, options, progress)
     findings = run_checks(state)
-    remember(state, memory, findings)
+    if options.write:
+        remember(state, memory, findings)
     return Before(
         state,
         memory,

@@ -16,15 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..exceptions import IntegrityInputError
-from ..findings import ERROR
 from ..guard import entry
-from ..guard.check import Before, check_after
+from ..guard.check import Before, check_after, judge_before
 from ..guard.session import Session, finding_key
 from ..progress import Progress
 from ..settings import integrity_mode
 from ..store.paths import guard_dir
-from ..verify.read import VerifyOptions, read_state
-from ..verify.run import remember, run_checks
+from ..verify.read import VerifyOptions
 
 
 def _stems(records: list[object]) -> list[str]:
@@ -41,18 +39,7 @@ def read_before(prefix: str, progress: Progress | None = None, write: bool = Tru
     """A whole read of ``prefix`` as it is now (content hashed, as verify does by
     default), with its findings: what a repair plans from and journals against.
     ``write=False`` keeps nothing of it (a dry run writes nothing at all)."""
-    options = VerifyOptions(write=write)
-    state, memory = read_state(prefix, options, progress or Progress(enabled=False))
-    findings = run_checks(state)
-    if write:
-        remember(state, memory, findings)
-    return Before(
-        state,
-        memory,
-        findings,
-        problems=[f for f in findings if f.severity == ERROR],
-        others=[t for t in state.transactions if t.running],
-    )
+    return judge_before(prefix, VerifyOptions(write=write), progress or Progress(enabled=False))
 
 
 @contextmanager
