@@ -292,3 +292,19 @@ def test_a_rollback_killed_half_way_is_reported_and_finished(sandbox: Conda, env
     assert result.returncode == 0, str(result)
     assert package_files(env) == at_create
     assert verify(sandbox, env)["findings"] == []
+
+
+def test_a_file_in_the_way_of_a_noarch_package_is_kept(sandbox: Conda, env: Path) -> None:
+    """python is not linked again, yet the noarch package's site-packages path is known:
+    the user's file there goes to the backup before conda writes over it."""
+    sandbox.remove(env, "pyfoo")
+    (mine,) = env.glob("lib/python*/site-packages")
+    (mine / "pyfoo").mkdir()
+    (mine / "pyfoo" / "__init__.py").write_text("mine\n")
+    result = rollback(sandbox, env, "-y")
+    assert result.returncode == 0, str(result)
+    assert (mine / "pyfoo" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    (backup,) = (env / STATE / "backups").iterdir()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    (item,) = [i for i in manifest["items"] if i["source"].endswith("pyfoo/__init__.py")]
+    assert Path(item["kept_as"]).read_text() == "mine\n"

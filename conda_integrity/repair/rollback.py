@@ -34,7 +34,7 @@ from typing import Any
 from ..exceptions import IntegrityInputError
 from ..observe.walk import CONDA_TEMP_EXTENSION, walk_prefix
 from ..records.conda_verdict import CondaVerdicts
-from ..records.model import MAX_RECORD_BYTES, Record
+from ..records.model import MAX_RECORD_BYTES, Record, python_site_packages
 from ..records.package_cache import pkgs_dirs
 from ..records.reader import check_prefix, read_records, record_files
 from ..safe_read import read_regular_file
@@ -48,7 +48,7 @@ from .transaction import relink
 
 META = "conda-meta"
 RECORD_SUFFIX = ".json"
-NOARCH_SITE_PACKAGES, NOARCH_SCRIPTS = "site-packages/", "python-scripts/"
+NOARCH_SITE_PACKAGES = "site-packages/"
 
 
 @dataclass(frozen=True)
@@ -210,15 +210,7 @@ def _files_without_record_aside(plan: RollbackPlan, touched: frozenset[str]) -> 
                 folders.append((folder, str(index.get("noarch") or "")))
                 break
     owned = set().union(*(entry.paths for entry in plan.installed.values()))
-    site_packages = next(
-        (
-            f"lib/python{'.'.join(r.version.split('.')[:2])}/site-packages"
-            for r in plan.snapshot.records
-            if r.name == "python"
-        ),
-        None,
-    )
-    for path, stem in _paths_of(folders, site_packages).items():
+    for path, stem in _paths_of(folders, _site_packages(plan.snapshot.records)).items():
         if path not in owned and os.path.lexists(os.path.join(plan.prefix, path)):
             plan.aside.setdefault(path, f"linked for {stem} by the interrupted transaction")
 
@@ -493,10 +485,11 @@ def resolve(records: Iterable[SnapshotRecord]) -> list[Any]:
     return found
 
 
-def link_paths(package_records: Iterable[Any]) -> dict[str, str]:
-    """Where conda will link each resolved package's files: path -> package stem."""
+def link_paths(package_records: Iterable[Any], target: Iterable[Any] = ()) -> dict[str, str]:
+    """Where conda will link each resolved package's files: path -> package stem
+    (``target``: the records the prefix will hold, whose python may not be relinked)."""
     package_records = list(package_records)
-    site_packages = _site_packages(package_records)
+    site_packages = _site_packages([*package_records, *target])
     return _paths_of(
         [(r.extracted_package_dir, str(getattr(r, "noarch", "") or "")) for r in package_records],
         site_packages,
@@ -505,6 +498,8 @@ def link_paths(package_records: Iterable[Any]) -> dict[str, str]:
 
 def _paths_of(folders: list[tuple[str, str]], site_packages: str | None) -> dict[str, str]:
     """The paths the extracted packages in ``folders`` (with their ``noarch``) link."""
+    from conda.common.path import get_python_noarch_target_path
+
     found = {}
     for folder, noarch_kind in folders:
         data = _read_record(os.path.join(folder, "info", "paths.json")) or {}
@@ -515,20 +510,15 @@ def _paths_of(folders: list[tuple[str, str]], site_packages: str | None) -> dict
             path = item.get("_path") if isinstance(item, dict) else None
             if not isinstance(path, str):
                 continue
-            if noarch and site_packages and path.startswith(NOARCH_SITE_PACKAGES):
-                path = site_packages + "/" + path[len(NOARCH_SITE_PACKAGES) :]
-            elif noarch and path.startswith(NOARCH_SCRIPTS):
-                path = "bin/" + path[len(NOARCH_SCRIPTS) :]
+            if noarch and (site_packages or not path.startswith(NOARCH_SITE_PACKAGES)):
+                path = get_python_noarch_target_path(path, site_packages)
             found[path] = stem
     return found
 
 
-def _site_packages(package_records: Iterable[Any]) -> str | None:
-    for record in package_records:
-        if record.name == "python":
-            major_minor = ".".join(str(record.version).split(".")[:2])
-            return f"lib/python{major_minor}/site-packages"
-    return None
+def _site_packages(records: Iterable[Any]) -> str | None:
+    """The site-packages folder of the python among ``records`` (conda's rule)."""
+    return python_site_packages([{"name": r.name, "version": str(r.version)} for r in records])
 
 
 def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]:
@@ -536,7 +526,7 @@ def in_the_way(plan: RollbackPlan, package_records: list[Any]) -> dict[str, str]
     over them; they go aside first."""
     owned = {path for entry in plan.installed.values() for path in entry.paths}
     found = {}
-    for path, stem in link_paths(package_records).items():
+    for path, stem in link_paths(package_records, plan.snapshot.records).items():
         if path in owned or path in plan.aside:
             continue
         if os.path.lexists(os.path.join(plan.prefix, path)):
