@@ -2,13 +2,16 @@
 channel and installs the solution into a prefix, with its own package cache.
 
 py-rattler runs in a child process (``python -m tests.support.rattler_env``):
-its native runtime has been seen to crash now and then at exit, which must not
-take the test worker down; a run killed by a signal is tried again.
+its native runtime has been seen to crash at interpreter exit ("PyGILState_Release:
+thread state must be current"), which must not take the test worker down. The
+child leaves with ``os._exit`` once the install is done, so Python's finalization
+never meets rattler's threads; a run killed by a signal is still tried again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +58,6 @@ def rattler_install(channel: Path, prefix: Path, cache: Path, *specs: str) -> No
 if __name__ == "__main__":
     channel_arg, prefix_arg, cache_arg, *spec_args = sys.argv[1:]
     _install(Path(channel_arg), Path(prefix_arg), Path(cache_arg), spec_args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
