@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -206,3 +207,36 @@ def test_environments_spread_over_processes_report_as_one_after_another(
     assert summary(by_prefix(alone)[str(machine["two"])]) == {("missing-file", "include/foo.h")}
     assert summary(by_prefix(alone)[str(machine["three"])]) == {("altered-file", ZLIBBY_ARCHIVE)}
     assert spread == alone
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_records_alike_in_two_environments_are_judged_in_each(
+    sandbox: Conda, machine: dict[str, Path], workers: str
+) -> None:
+    """A run parses and judges a record file once for every environment holding the
+    same bytes; what the bytes mean still depends on the file's name, and a record
+    conda cannot load is reported wherever it is."""
+    one, two = machine["one"] / "conda-meta", machine["two"] / "conda-meta"
+    (libfoo,) = one.glob("libfoo-*.json")
+    (zlibby,) = one.glob("zlibby-*.json")
+    # in two, the bytes of one's libfoo record under a name that is not libfoo's
+    # (conda wrote them alike but for the order of their keys)
+    (two / libfoo.name).unlink()
+    (two / "libfoo-9.9-misnamed.json").write_bytes(libfoo.read_bytes())
+    # in both, the same record with a field conda's model rejects
+    damaged = json.loads(zlibby.read_text())
+    damaged["depends"] = 5
+    for meta in (one, two):
+        (meta / zlibby.name).write_text(json.dumps(damaged))
+    document, _ = verify_all(sandbox, env={"CONDA_PLUGINS_INTEGRITY_WORKERS": workers})
+    entries = by_prefix(document)
+
+    def corrupt(name: str) -> dict[str, str]:
+        report = entries[str(machine[name])]
+        return {f["path"]: f["message"] for f in report["findings"] if f["code"] == "corrupt-record"}
+
+    misnamed = "conda-meta/libfoo-9.9-misnamed.json"
+    assert set(corrupt("one")) == {f"conda-meta/{zlibby.name}"}
+    assert set(corrupt("two")) == {f"conda-meta/{zlibby.name}", misnamed}
+    assert "depends" in corrupt("one")[f"conda-meta/{zlibby.name}"]
+    assert "is named libfoo-9.9-misnamed.json but describes" in corrupt("two")[misnamed]

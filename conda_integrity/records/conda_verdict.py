@@ -99,14 +99,20 @@ class CondaVerdicts:
             return cls(record_files, settled_ns)
         return cls(record_files, settled_ns, records)
 
-    def rejects(self, stem: str, raw: dict[str, Any]) -> str | None:
-        """Why conda cannot load the record ``stem`` (parsed as ``raw``), or None."""
+    def rejects(self, stem: str, raw: dict[str, Any], loadable: bool = False) -> str | None:
+        """Why conda cannot load the record ``stem`` (parsed as ``raw``), or None.
+
+        ``loadable``: conda's model loaded the same bytes earlier in this run.
+        """
         info = self.record_files.get(stem)
         key = _stat_key(info) if info is not None else None
         if key is not None and self.remembered.get(stem) == key:
             return None
-        self.judged += 1
-        reason = conda_rejects(raw)
+        if loadable:
+            reason = None
+        else:
+            self.judged += 1
+            reason = conda_rejects(raw)
         if reason is None and info is not None and info.st_ctime_ns < self.settled_ns:
             self.learned[stem] = _stat_key(info)
         return reason

@@ -152,6 +152,14 @@ def read_raw(path: str) -> dict[str, Any] | BadRecord:
     Only a regular file of at most MAX_RECORD_BYTES is opened (never a symlink,
     FIFO or device), and only UTF-8 text is taken, as conda writes it.
     """
+    data = read_record_bytes(path)
+    if isinstance(data, BadRecord):
+        return data
+    return parse_raw(f"conda-meta/{os.path.basename(path)}", data)
+
+
+def read_record_bytes(path: str) -> bytes | BadRecord:
+    """The bytes of one record file, read as :func:`read_raw` reads them."""
     file = f"conda-meta/{os.path.basename(path)}"
     read = read_file(path, MAX_RECORD_BYTES)
     data = read.data
@@ -159,6 +167,11 @@ def read_raw(path: str) -> dict[str, Any] | BadRecord:
         if read.problem == ABSENT:
             return BadRecord(file, "was removed while it was being read", unreadable=True)
         return BadRecord(file, not_read(path, read.problem))
+    return data
+
+
+def parse_raw(file: str, data: bytes) -> dict[str, Any] | BadRecord:
+    """Parse the bytes of the record ``file`` (``conda-meta/NAME.json``)."""
     if not data.strip():
         return BadRecord(file, "is empty (conda was probably killed while writing it)")
     for bom, reason in _BOMS:

@@ -8,7 +8,17 @@ from typing import Any
 
 from ..exceptions import IntegrityInputError
 from .conda_verdict import CondaVerdicts
-from .model import BadRecord, PathLimits, Record, build_record, python_site_packages, read_raw
+from .model import (
+    BadRecord,
+    PathLimits,
+    Record,
+    build_record,
+    parse_raw,
+    python_site_packages,
+    read_raw,
+    read_record_bytes,
+)
+from .seen import RecordKey, SeenRecords, digest_of
 
 
 def not_an_environment(prefix: str) -> str | None:
@@ -55,48 +65,77 @@ def readable(path: str) -> bool:
 
 
 def read_records(
-    prefix: str, stems: Iterable[str], verdicts: CondaVerdicts | None = None
+    prefix: str,
+    stems: Iterable[str],
+    verdicts: CondaVerdicts | None = None,
+    seen: SeenRecords | None = None,
 ) -> tuple[list[Record], list[BadRecord]]:
     """Parse the named records; damaged ones become BadRecords, never errors.
 
     With ``verdicts``, a record conda's own model cannot load is a BadRecord too.
-    noarch python records wait for the site-packages of python's record.
+    noarch python records wait for the site-packages of python's record. With
+    ``seen``, a record file whose bytes were parsed and judged earlier in the run
+    (another environment's) is taken as it was then.
     """
     meta = os.path.join(prefix, "conda-meta")
     limits = PathLimits.of(prefix)
     records: list[Record] = []
     bad: list[BadRecord] = []
-    waiting: list[tuple[str, dict[str, Any]]] = []
+    waiting: list[tuple[str, dict[str, Any], bytes | None]] = []
     site_packages: str | None = None
 
-    def build(stem: str, raw: dict[str, Any]) -> None:
-        record = build_record(stem, raw, site_packages, limits)
-        if isinstance(record, BadRecord):
-            bad.append(record)
-            return
-        rejected = verdicts.rejects(stem, raw) if verdicts is not None else None
-        if rejected is not None:
-            bad.append(BadRecord(record.file, rejected))
-            return
+    def build(stem: str, raw: dict[str, Any], digest: bytes | None) -> None:
+        key = RecordKey(digest, stem, site_packages, limits) if digest is not None else None
+        record = seen.record(key) if seen is not None and key is not None else None
+        if record is None:
+            built = build_record(stem, raw, site_packages, limits)
+            if isinstance(built, BadRecord):
+                bad.append(built)
+                return
+            record = built
+        if verdicts is not None:
+            known = seen is not None and digest is not None and seen.loadable(digest)
+            rejected = verdicts.rejects(stem, raw, loadable=known)
+            if rejected is not None:
+                bad.append(BadRecord(record.file, rejected))
+                return
+            if seen is not None and digest is not None:
+                seen.judged_loadable(digest)
+        if seen is not None and key is not None:
+            seen.keep(key, record)
         records.append(record)
 
     for stem in stems:
-        raw = read_raw(os.path.join(meta, stem + ".json"))
+        raw, digest = _read(os.path.join(meta, stem + ".json"), seen)
         if isinstance(raw, BadRecord):
             bad.append(raw)
             continue
         if raw.get("name") == "python" and site_packages is None:
             site_packages = python_site_packages([raw])
         if raw.get("noarch") == "python" and site_packages is None:
-            waiting.append((stem, raw))
+            waiting.append((stem, raw, digest))
         else:
-            build(stem, raw)
+            build(stem, raw, digest)
     if waiting:
         if site_packages is None:  # python's record is not among those parsed
             site_packages = python_site_packages(_python_records(meta))
-        for stem, raw in waiting:
-            build(stem, raw)
+        for stem, raw, digest in waiting:
+            build(stem, raw, digest)
     return records, sorted(bad, key=lambda b: b.file)
+
+
+def _read(path: str, seen: SeenRecords | None) -> tuple[dict[str, Any] | BadRecord, bytes | None]:
+    """A record file parsed (or as parsed earlier in the run), and its digest."""
+    if seen is None:
+        return read_raw(path), None
+    data = read_record_bytes(path)
+    if isinstance(data, BadRecord):
+        return data, None
+    digest = digest_of(data)
+    raw = seen.raw(digest)
+    if raw is None:
+        return parse_raw(f"conda-meta/{os.path.basename(path)}", data), digest
+    return raw, digest
 
 
 def _python_records(meta: str) -> list[dict[str, Any]]:

@@ -1,10 +1,11 @@
 """``verify --all``: every environment conda knows, one report each.
 
 The first environment is verified first, with one map of the hashes
-computed in this run (:mod:`..observe.inodes`): the files they share with the package
-cache by hard link are one inode, hashed once for all of them; and with one pool of
-worker processes (:mod:`..observe.workers`), started once for all of them; the
-others are then spread over the cores (:mod:`.spread`). A prefix conda
+computed in this run (:mod:`..observe.inodes`): the files they share with the
+package cache by hard link are one inode, hashed once for all of them; the record
+files they share byte for byte are parsed and judged once (:mod:`..records.seen`);
+and with one pool of worker processes (:mod:`..observe.workers`), started once for
+all of them; the others are then spread over the cores (:mod:`.spread`). A prefix conda
 lists that is gone or is no environment is reported as skipped, and does not
 make the run fail.
 """
@@ -20,6 +21,7 @@ from ..observe.known_envs import known_prefixes
 from ..observe.workers import WorkerPool
 from ..progress import Progress
 from ..records.reader import not_an_environment
+from ..records.seen import SeenRecords
 from .read import VerifyOptions
 from .report import EnvironmentsReport, Report, Skipped
 from .run import verify_prefix
@@ -32,6 +34,7 @@ def verify_all(options: VerifyOptions, progress: Progress) -> EnvironmentsReport
     inode_hashes = InodeHashes()
     quiet = Progress(enabled=False)  # one bar, over environments
     pool = WorkerPool()  # its processes start with the first prefix that needs them
+    records = SeenRecords()  # each forked process goes on with its own copy
     seen: dict[tuple[int, int], str] = {}
     entries: list[Report | Skipped | None] = []
     to_verify: list[str] = []
@@ -43,7 +46,7 @@ def verify_all(options: VerifyOptions, progress: Progress) -> EnvironmentsReport
 
     def verify(prefix: str, hashes: InodeHashes) -> Report | Skipped:
         try:
-            return verify_prefix(prefix, options, quiet, hashes, pool)
+            return verify_prefix(prefix, options, quiet, hashes, pool, records)
         except IntegrityInputError as error:  # e.g. conda-meta cannot be listed
             return Skipped(prefix, str(error))
 

@@ -39,6 +39,7 @@ from ..records.conda_verdict import CondaVerdicts
 from ..records.installed import InstalledPackage, package_fields, records_key, records_settled
 from ..records.model import Record, python_site_packages
 from ..records.reader import check_prefix, read_records, readable, record_files
+from ..records.seen import SeenRecords
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import Snapshot, latest
 from .interruptions import review
@@ -240,6 +241,7 @@ def read_state(
     earlier: EarlierRead | None = None,
     inode_hashes: InodeHashes | None = None,
     pool: WorkerPool | None = None,
+    seen: SeenRecords | None = None,
 ) -> tuple[PrefixState, Memory]:
     """Read the prefix: its records, its walk, what the disk shows of its files.
 
@@ -248,8 +250,9 @@ def read_state(
     computed earlier in the same run (several prefixes sharing the package cache's
     files by hard link); it is filled too. ``pool`` holds the run's worker
     processes, if it has any (they hash when much is to be hashed; without a
-    pool, such a read starts its own). Raises IntegrityInputError when the
-    prefix is no conda environment.
+    pool, such a read starts its own). ``seen`` holds the record files parsed and
+    judged earlier in the run (another environment's identical ones). Raises
+    IntegrityInputError when the prefix is no conda environment.
     """
     settled_ns = time.time_ns() - RACY_SECONDS * 1_000_000_000
     prefix = check_prefix(prefix)
@@ -300,10 +303,10 @@ def read_state(
         if to_parse
         else CondaVerdicts(files, settled_ns)
     )
-    records, bad_records = read_records(prefix, to_parse, verdicts)
+    records, bad_records = read_records(prefix, to_parse, verdicts, seen)
     shared = _sharing(records, unchanged) if unchanged and records else set()
     if shared:
-        more, more_bad = read_records(prefix, sorted(shared), verdicts)
+        more, more_bad = read_records(prefix, sorted(shared), verdicts, seen)
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records

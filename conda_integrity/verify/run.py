@@ -12,6 +12,7 @@ from ..observe.inodes import InodeHashes
 from ..observe.prefix_state import PrefixState
 from ..observe.walk import save_remembered
 from ..progress import Progress
+from ..records.seen import SeenRecords
 from ..store.paths import guard_dir
 from .read import Memory, VerifyOptions, read_state
 from .report import Report
@@ -78,14 +79,17 @@ def verify_prefix(
     progress: Progress,
     inode_hashes: InodeHashes | None = None,
     pool: WorkerPool | None = None,
+    seen: SeenRecords | None = None,
 ) -> Report:
     """Verify one prefix. Raises IntegrityInputError when it is no environment.
 
-    ``inode_hashes`` and ``pool`` are shared by the prefixes of one run (see
-    :func:`read_state`).
+    ``inode_hashes``, ``pool`` and ``seen`` are shared by the prefixes of one run
+    (see :func:`read_state`).
     """
     started = time.perf_counter()
-    state, memory = read_state(prefix, options, progress, inode_hashes=inode_hashes, pool=pool)
+    state, memory = read_state(
+        prefix, options, progress, inode_hashes=inode_hashes, pool=pool, seen=seen
+    )
     findings = run_checks(state)
     remember(state, memory, findings)
     return report_of(state, options, findings, started)
