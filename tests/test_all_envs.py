@@ -233,7 +233,9 @@ def test_records_alike_in_two_environments_are_judged_in_each(
 
     def corrupt(name: str) -> dict[str, str]:
         report = entries[str(machine[name])]
-        return {f["path"]: f["message"] for f in report["findings"] if f["code"] == "corrupt-record"}
+        return {
+            f["path"]: f["message"] for f in report["findings"] if f["code"] == "corrupt-record"
+        }
 
     misnamed = "conda-meta/libfoo-9.9-misnamed.json"
     assert set(corrupt("one")) == {f"conda-meta/{zlibby.name}"}

@@ -28,6 +28,21 @@ def test_clean_environment_exits_0(shared_sandbox: Conda, shared_env: Path) -> N
     assert result.stdout.splitlines()[-1] == "No problems found."
 
 
+@pytest.mark.parametrize("args", [[], ["--json"], ["--all"], ["--pkgs-dirs"]])
+def test_a_reader_that_goes_away_stops_it_quietly(
+    shared_sandbox: Conda, shared_env: Path, args: list[str]
+) -> None:
+    """``conda integrity verify | head``: the pipe closed before verify writes."""
+    many = {"--all", "--pkgs-dirs"} & set(args)
+    target = [] if many else ["-p", str(shared_env)]
+    process = shared_sandbox.popen("integrity", "verify", *target, *args)
+    assert process.stdout is not None
+    process.stdout.close()  # long before conda has started up
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 141, stderr
+    assert stderr == ""
+
+
 @pytest.mark.parametrize("where", ["missing", "plain-folder", "file"])
 def test_not_an_environment(shared_sandbox: Conda, tmp_path: Path, where: str) -> None:
     target = tmp_path / where

@@ -45,7 +45,8 @@ def execute(args: Namespace) -> int:
 
     An error of conda-integrity's own (not bad input, which says what is wrong
     itself) ends the command with one line and exit code 2, never a traceback;
-    ``-v`` shows the details.
+    ``-v`` shows the details. When the reader of the output goes away (``| head``),
+    the command stops quietly, as other command-line tools do.
     """
     from conda.exceptions import CondaError
 
@@ -53,6 +54,8 @@ def execute(args: Namespace) -> int:
         return int(args.integrity_action(args))
     except CondaError:
         raise
+    except BrokenPipeError:
+        return _reader_gone()
     except Exception as error:
         from ..exceptions import IntegrityInputError
         from ..guard.failsafe import details, what_failed
@@ -62,3 +65,19 @@ def execute(args: Namespace) -> int:
             f"conda integrity {args.integrity_command} could not finish: {what_failed(error)} "
             "(-v shows the details)"
         ) from None
+
+
+#: the exit code of a command-line tool that SIGPIPE stopped (128 + 13)
+READER_GONE = 141
+
+
+def _reader_gone() -> int:
+    import os
+    import sys
+
+    # what is still buffered, and what conda prints on its way out, go nowhere
+    # instead of failing again on the closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return READER_GONE
