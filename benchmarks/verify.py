@@ -13,7 +13,9 @@ peak memory of its process. Start-up is subtracted; rates are of the content eac
 command actually checked: the files doctor hashes (entries with
 ``sha256_in_prefix`` whose path exists, which leaves out every noarch python file)
 and the files verify reports in ``checked``. The ceiling is SHA-256 of the same
-files read by one process per core, nothing else done, in the same run.
+files read by one process per core, nothing else done, in the same run; the stat
+floor is one ``lstat`` of every path the records own, the same way, on all cores
+and on one: the least a cached verify could cost.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 from pathlib import Path
 
 from bigenv import ROOT, build_environment, work_folder
-from measure import all_cores, hashing_ceiling, run, timed
+from measure import all_cores, hashing_ceiling, run, stat_ceiling, timed
 
 from tests.support.helpers import CONDA_VERSION
 
@@ -57,6 +59,15 @@ def hashed_files(prefix: Path) -> list[Path]:
                     seen.add(inode)
                     found.append(path)
     return found
+
+
+def owned_paths(prefix: Path) -> list[str]:
+    """Every path the records own, as verify's ``lstat`` sweep meets them."""
+    found: dict[str, None] = {}
+    for record in sorted((prefix / "conda-meta").glob("*.json")):
+        for path in json.loads(record.read_text()).get("files", []):
+            found.setdefault(str(prefix / path))
+    return list(found)
 
 
 def main() -> int:
@@ -100,6 +111,9 @@ def main() -> int:
     files = hashed_files(prefix)
     ceiling = hashing_ceiling(files, len(cores), args.repeat)
     ceiling_one = hashing_ceiling(files, 1, args.repeat)
+    owned = owned_paths(prefix)
+    stat_all = stat_ceiling(owned, len(cores), args.repeat)
+    stat_one = stat_ceiling(owned, 1, args.repeat)
 
     print(f"environment: {prefix}")
     print(
@@ -137,6 +151,12 @@ def main() -> int:
         f"hashing ceiling (SHA-256 of the same {len(files)} files, {total / 1e9:.2f} GB, "
         f"read and hashed by one process per core, nothing else): "
         f"{ceiling / 1e6:.0f} MB/s on {len(cores)} cores, {ceiling_one / 1e6:.0f} MB/s on 1"
+    )
+    print(
+        f"stat floor (lstat of the {len(owned)} paths the records own, by processes already "
+        f"running, nothing else): {stat_all:.3f} s on {len(cores)} cores, {stat_one:.3f} s "
+        f"on 1 ({stat_all / len(owned) * 50000:.3f} and {stat_one / len(owned) * 50000:.3f} "
+        f"s per 50k files)"
     )
     full = rows[1]
     full_rate = full[3] / net[full[0]]
