@@ -1,0 +1,76 @@
+"""Where verify's worker processes start to pay: the break-even of the pool.
+
+    .venv/bin/python benchmarks/pool.py [--repeat N] [--work DIR] [--small]
+
+``verify --no-cache`` hands the hashing to worker processes when it has at least
+``MIN_FILES`` files to hash (``conda_integrity/observe/workers.py``); below that it
+hashes in its own process (large files on threads). This script times, on the
+benchmark environment of ``bigenv.py``, ``verify -p ENV PKG --no-cache`` of each
+package alone (from a few hundred files to 14,000) with the pool forced
+(``CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES=0``) and without it
+(``CONDA_PLUGINS_INTEGRITY_WORKERS=1``), the two taking turns, median of N runs,
+and prints where the pool starts to win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from bigenv import ROOT, build_environment, work_folder
+from measure import all_cores, run
+
+from conda_integrity.observe.workers import MIN_FILES, MIN_FILES_VARIABLE, WORKERS_VARIABLE
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    parser.add_argument("--small", action="store_true", help="the small test environment")
+    args = parser.parse_args()
+    conda, prefix = build_environment(work_folder(args.work, args.small))
+    packages = []
+    for record in (prefix / "conda-meta").glob("*.json"):
+        data = json.loads(record.read_text())
+        packages.append((len(data.get("files", [])), data["name"]))
+    packages.sort()
+    ways = {"pool": {MIN_FILES_VARIABLE: "0"}, "no pool": {WORKERS_VARIABLE: "1"}}
+    print(f"{len(all_cores())} cores; median of {args.repeat} runs, the two taking turns")
+    print(f"{'package':<16}{'files':>7}{'MB':>8}{'no pool s':>11}{'pool s':>9}{'pool/no':>9}")
+    wins = []
+    for _, name in packages:
+        command = ["integrity", "verify", "-p", str(prefix), name, "--no-cache", "--json", "-q"]
+        times: dict[str, list[float]] = {way: [] for way in ways}
+        for way, env in ways.items():  # warm
+            run(conda, command, **env)
+        last = None
+        for _ in range(args.repeat):
+            for way, env in ways.items():
+                last = run(conda, command, **env)
+                times[way].append(last.seconds)
+        assert last is not None
+        checked = json.loads(last.stdout)["checked"]
+        pool, alone = (statistics.median(times[way]) for way in ("pool", "no pool"))
+        wins.append((checked["hashed_files"], pool < alone))
+        print(
+            f"{name:<16}{checked['hashed_files']:>7}{checked['hashed_bytes'] / 1e6:>8.0f}"
+            f"{alone:>11.3f}{pool:>9.3f}{pool / alone:>9.2f}"
+        )
+    losing = [files for files, won in wins if not won]
+    above = [files for files, won in wins if won and files > max(losing, default=0)]
+    print()
+    print(
+        f"the pool wins from {min(above)} files hashed on"
+        if above
+        else "the pool does not win on any package here"
+    )
+    print(f"the threshold verify uses: {MIN_FILES} files ({MIN_FILES_VARIABLE} sets another)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
