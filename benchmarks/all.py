@@ -20,14 +20,12 @@ and the checks.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 import time
-from pathlib import Path
 
-from bigenv import ROOT, build_shared_environments, work_folder
+from bigenv import arguments, build_shared_environments, work_folder
 from measure import all_cores, timed
 
 from tests.support.helpers import CONDA_VERSION
@@ -41,11 +39,8 @@ def reports(document: dict) -> list[dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = arguments(__doc__)
     parser.add_argument("--count", type=int, default=20)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
-    parser.add_argument("--small", action="store_true", help="the small test environment")
     args = parser.parse_args()
     conda, prefixes = build_shared_environments(work_folder(args.work, args.small), args.count)
     one = ["integrity", "verify", "-p", str(prefixes[0]), "--json", "-q"]

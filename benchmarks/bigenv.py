@@ -11,6 +11,7 @@ next run.
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import hashlib
 import json
@@ -273,6 +274,19 @@ def build_shared_environments(work: Path, count: int) -> tuple[Conda, list[Path]
 def _repodata_records(subdir: Path) -> list[dict]:
     repodata = json.loads((subdir / "repodata.json").read_text())
     return [*repodata["packages"].values(), *repodata["packages.conda"].values()]
+
+
+def arguments(
+    doc: str | None, repeat: int = 5, small: str | None = "the small test environment"
+) -> argparse.ArgumentParser:
+    """The parser of a benchmark's options (``--repeat``, ``--work``, ``--small``),
+    for the script to add its own to."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    if small is not None:
+        parser.add_argument("--small", action="store_true", help=small)
+    return parser
 
 
 def work_folder(work: Path, small: bool) -> Path:

@@ -15,13 +15,11 @@ as the median of N runs:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bigenv import ROOT, build_environment
+from bigenv import arguments, build_environment
 
 from tests.support.real_conda import ensure_conda
 
@@ -92,9 +90,7 @@ class _NoVirtual:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=21)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
+    parser = arguments(__doc__, repeat=21, small=None)
     args = parser.parse_args()
     _, env = build_environment(args.work)
     prefix = str(env)

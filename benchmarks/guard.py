@@ -14,7 +14,6 @@ suite's small environment instead, to check that this script runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bigenv import ROOT, build_environment, work_folder
+from bigenv import arguments, build_environment, work_folder
 
 from tests.support import packages
 from tests.support.conda_cli import RUNNER
@@ -34,10 +33,7 @@ TINY = Package(name="tinypkg", version="1.0", files=[File("share/tinypkg/README"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
-    parser.add_argument("--small", action="store_true", help="the small test environment")
+    parser = arguments(__doc__)
     args = parser.parse_args()
     args.work = work_folder(args.work, args.small)
     conda, big = build_environment(args.work)

@@ -14,23 +14,18 @@ and prints where the pool starts to win.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-from pathlib import Path
 
-from bigenv import ROOT, build_environment, work_folder
+from bigenv import arguments, build_environment, work_folder
 from measure import all_cores, run
 
 from conda_integrity.observe.workers import MIN_FILES, MIN_FILES_VARIABLE, WORKERS_VARIABLE
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
-    parser.add_argument("--small", action="store_true", help="the small test environment")
+    parser = arguments(__doc__)
     args = parser.parse_args()
     conda, prefix = build_environment(work_folder(args.work, args.small))
     packages = []
@@ -45,7 +40,7 @@ def main() -> int:
     for _, name in packages:
         command = ["integrity", "verify", "-p", str(prefix), name, "--no-cache", "--json", "-q"]
         times: dict[str, list[float]] = {way: [] for way in ways}
-        for way, env in ways.items():  # warm
+        for env in ways.values():  # warm
             run(conda, command, **env)
         last = None
         for _ in range(args.repeat):

@@ -19,7 +19,6 @@ the script works, not a measurement).
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -27,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from bigenv import ROOT, build_environment
+from bigenv import arguments, build_environment
 
 from tests.support import catalog, packages
 from tests.support.conda_cli import Conda
@@ -77,10 +76,7 @@ def victim(prefix: Path) -> tuple[dict, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
-    parser.add_argument("--small", action="store_true", help="the test channel's environment")
+    parser = arguments(__doc__, small="the test channel's environment")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.small:

@@ -20,13 +20,12 @@ and on one: the least a cached verify could cost.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 from pathlib import Path
 
-from bigenv import ROOT, build_environment, work_folder
+from bigenv import arguments, build_environment, work_folder
 from measure import all_cores, hashing_ceiling, run, stat_ceiling, timed
 
 from tests.support.helpers import CONDA_VERSION
@@ -71,10 +70,7 @@ def owned_paths(prefix: Path) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")
-    parser.add_argument("--small", action="store_true", help="the small test environment")
+    parser = arguments(__doc__)
     args = parser.parse_args()
     conda, prefix = build_environment(work_folder(args.work, args.small))
     state = prefix / "conda-meta" / "integrity"
