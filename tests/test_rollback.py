@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from tests.support.conda_cli import Conda
@@ -70,6 +71,62 @@ def _kill_update(sandbox: Conda, prefix: Path) -> None:
         env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "include/foo.h", "KILL_AT": "2"},
     )
     assert result.returncode == -9, str(result)
+
+
+def _kill_install(sandbox: Conda, prefix: Path) -> None:
+    """``conda install pyfoo alpha`` (neither in the prefix) killed half-way: alpha
+    linked and recorded; pyfoo's files, its entry point (and, on conda 26, its
+    ``.pyc`` files) linked, its record not written."""
+    result = sandbox.run(
+        "install",
+        "-p",
+        str(prefix),
+        "--yes",
+        "pyfoo",
+        "alpha",
+        check=False,
+        runner=KILL_RUNNER,
+        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "conda-meta/pyfoo-1.0", "KILL_AT": "1"},
+    )
+    assert result.returncode == -9, str(result)
+    assert (prefix / "bin" / "pyfoo").exists() and (prefix / "share" / "alpha").is_dir()
+    assert "pyfoo-1.0-pyh0_0.json" not in records(prefix)
+
+
+def outside_meta(prefix: Path) -> dict[str, tuple]:
+    """The tree without conda-meta (the history grows), caches and empty folders included."""
+    return {path: item for path, item in tree(prefix).items() if not path.startswith("conda-meta")}
+
+
+def test_an_interrupted_install_is_rolled_back(sandbox: Conda, env: Path) -> None:
+    sandbox.remove(env, "pyfoo")
+    before, names = outside_meta(env), records(env)
+    _kill_install(sandbox, env)
+    (finding,) = findings(verify(sandbox, env), "interrupted-transaction")
+    assert "pyfoo-1.0-pyh0_0 without writing" in finding["message"], finding
+
+    result = rollback(sandbox, env)
+    assert result.returncode == 0, str(result)
+    assert "  remove   alpha-2.0-0" in result.stdout, result.stdout
+    assert "move aside bin/pyfoo (linked for pyfoo-1.0-pyh0_0" in result.stdout
+    # not a file of the new packages is left, not even an empty folder
+    assert outside_meta(env) == before
+    assert records(env) == names
+    assert verify(sandbox, env, "--untracked")["findings"] == []
+
+
+def test_an_interrupted_install_is_rolled_forward(sandbox: Conda, env: Path) -> None:
+    sandbox.remove(env, "pyfoo")
+    _kill_install(sandbox, env)
+    result = rollback(sandbox, env, "--forward")
+    assert result.returncode == 0, str(result)
+    assert "pyfoo alpha` again" in result.stdout, result.stdout
+    listed = sandbox.run("list", "-p", str(env), "--json").json()
+    assert {"pyfoo-1.0-pyh0_0", "alpha-2.0-0"} <= {p["dist_name"] for p in listed}
+    assert (env / "share" / "alpha" / "nested" / "data.txt").read_text() == "alpha 2.0\n"
+    ran = subprocess.run([str(env / "bin" / "pyfoo")], capture_output=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout == b"pyfoo\n", ran
+    assert verify(sandbox, env, "--untracked")["findings"] == []
 
 
 def test_rollback_across_an_update_and_a_remove(sandbox: Conda, env: Path) -> None:

@@ -96,6 +96,8 @@ class Backup:
             if not item.source.startswith(prefix) or os.path.lexists(item.source):
                 continue
             try:
+                # its folder may have gone with it, once it was left empty
+                os.makedirs(os.path.dirname(item.source), exist_ok=True)
                 os.rename(item.kept_as, item.source)
             except OSError:
                 continue

@@ -12,7 +12,9 @@ cannot be told apart from another build and is named, never guessed.
 What an interrupted transaction left is part of the plan too: conda's ``.c~``
 backups whose original path is free again are put back (the record of a
 package it removed among them, when the snapshot has that package); every
-other leftover, the files a killed link wrote without a record, and any file
+other leftover, the files a killed link wrote without a record (for a
+``noarch: python`` package, its ``.pyc`` files and entry points too; the
+folders this leaves empty go, as conda's unlink removes them), and any file
 no record owns where a package will be linked, are moved aside into a backup
 before conda's transaction runs (conda's unlink deletes an ``X.c~`` in its
 way, and would write over the rest). A record that cannot be loaded, and a
@@ -97,6 +99,8 @@ class RollbackPlan:
     installed: dict[str, Installed] = field(default_factory=dict)
     #: why the ``relink`` ones are linked again
     relink_why: str = "touched by the interrupted transaction"
+    #: folders of paths moved aside that conda would have removed once empty
+    emptied: set[str] = field(default_factory=set)
 
     @property
     def to_link(self) -> list[SnapshotRecord]:
@@ -210,9 +214,53 @@ def _files_without_record_aside(plan: RollbackPlan, touched: frozenset[str]) -> 
                 folders.append((folder, str(index.get("noarch") or "")))
                 break
     owned = set().union(*(entry.paths for entry in plan.installed.values()))
-    for path, stem in _paths_of(folders, _site_packages(plan.snapshot.records)).items():
+    site_packages = _site_packages(plan.snapshot.records)
+    linked = _paths_of(folders, site_packages)
+    python = next((r.version for r in plan.snapshot.records if r.name == "python"), None)
+    linked.update(_made_for_noarch(folders, linked, site_packages, python))
+    for path, stem in linked.items():
         if path not in owned and os.path.lexists(os.path.join(plan.prefix, path)):
             plan.aside.setdefault(path, f"linked for {stem} by the interrupted transaction")
+            plan.emptied.add(os.path.dirname(path))
+
+
+def _made_for_noarch(
+    folders: list[tuple[str, str]],
+    linked: dict[str, str],
+    site_packages: str | None,
+    python: str | None,
+) -> dict[str, str]:
+    """What conda writes for a ``noarch: python`` package beyond its paths.json: the
+    ``.pyc`` of each module it linked, and its entry points (info/link.json)."""
+    from conda.common.compat import on_win
+    from conda.common.path import (
+        get_major_minor_version,
+        get_python_noarch_target_path,
+        parse_entry_point_def,
+        pyc_path,
+    )
+
+    version = get_major_minor_version(python) if python else None
+    made = {}
+    for folder, noarch_kind in folders:
+        if not noarch_kind.endswith("python") or version is None or site_packages is None:
+            continue
+        stem = os.path.basename(folder)
+        for path in [p for p, owner in linked.items() if owner == stem and p.endswith(".py")]:
+            if path.startswith(site_packages + "/"):
+                made[pyc_path(path, version)] = stem
+        link_json = _read_record(os.path.join(folder, "info", "link.json")) or {}
+        noarch = link_json.get("noarch")
+        entry_points = noarch.get("entry_points") if isinstance(noarch, dict) else None
+        for definition in entry_points if isinstance(entry_points, list) else []:
+            try:
+                command = parse_entry_point_def(str(definition))[0]
+            except (ValueError, IndexError):
+                continue
+            script = get_python_noarch_target_path(f"python-scripts/{command}", site_packages)
+            for path in (f"{script}-script.py", f"{script}.exe") if on_win else (script,):
+                made[path] = stem
+    return made
 
 
 def refuse_if_running(prefix: str) -> None:
@@ -550,6 +598,19 @@ def restore_backups(prefix: str, paths: list[str]) -> list[str]:
     return restored
 
 
+def remove_emptied(prefix: str, folders: set[str]) -> None:
+    """Remove the folders (relative to ``prefix``) that moving files aside left
+    empty, and their parents left empty in turn, as conda's unlink does; a folder
+    with anything in it stays."""
+    for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
+        while folder and folder != META:
+            try:
+                os.rmdir(os.path.join(prefix, folder))
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+
+
 def prefix_records(prefix: str, stems: Iterable[str]) -> list[Any]:
     """conda's PrefixRecords of these installed records, loaded by conda's model."""
     from conda.models.records import PrefixRecord
@@ -598,6 +659,7 @@ def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None)
         for path, why in sorted(moved.items()):
             if os.path.lexists(os.path.join(plan.prefix, path)):
                 backup.move_aside(path, why)
+        remove_emptied(plan.prefix, plan.emptied)
         restored = restore_backups(plan.prefix, plan.restore)
         unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
         unlink = prefix_records(plan.prefix, unlink_stems)
