@@ -182,6 +182,28 @@ def test_refuse_mode_lets_rollback_through(sandbox: Conda, env: Path) -> None:
     sandbox.install(env, "libfoo=2.0", env=refuse)
 
 
+def test_a_command_that_changed_nothing_is_not_taken_for_the_interruption(
+    sandbox: Conda, env: Path
+) -> None:
+    """After an interrupted update, a command refuse mode stops (on conda 26 it is
+    stopped inside conda's transaction, after the guard's journal entry began) and
+    one whose solve fails leave conda's ``.c~`` backups as they were: neither is an
+    interruption, and the update still is."""
+    before = package_files(env)
+    _kill_update(sandbox, env)
+    refuse = {"CONDA_PLUGINS_INTEGRITY_MODE": "refuse"}
+    refused = sandbox.install(env, "zlibby", check=False, env=refuse)
+    assert refused.returncode != 0 and "interrupted-transaction" in refused.stderr, str(refused)
+    assert sandbox.install(env, "no-such-package", check=False).returncode == 1
+    for _ in range(2):  # as judged, then as written back into the journal
+        (finding,) = findings(verify(sandbox, env), "interrupted-transaction")
+        assert "libfoo=2.0` (pid" in finding["message"], finding
+    result = rollback(sandbox, env)
+    assert result.returncode == 0, str(result)
+    assert package_files(env) == before
+    assert verify(sandbox, env)["findings"] == []
+
+
 def test_dry_run_changes_nothing(sandbox: Conda, env: Path) -> None:
     sandbox.remove(env, "zlibby")
     _kill_update(sandbox, env)

@@ -155,8 +155,10 @@ def unfinished_entries(guard: StateDir) -> list[journal.Entry]:
     first), but for one whose conda is at work now."""
     found = []
     for entry in journal.newest_first(guard):
-        if entry.state in (journal.FINISHED, journal.CLOSED):
+        if entry.state == journal.FINISHED:
             break
+        if entry.state == journal.CLOSED:
+            continue  # it changed nothing: an interruption before it still stands
         if entry.state == journal.INTERRUPTED or not journal.is_running(guard, entry):
             found.append(entry)
     return found

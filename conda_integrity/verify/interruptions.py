@@ -11,7 +11,8 @@ that one is closed as finished, with the prefix as it is now for its snapshot
 after. Any other that changed the prefix was interrupted, and what it left is
 written into its entry at once, before the next ``conda install`` deletes the
 ``.c~`` backups that tell it. An interruption is reported until a later guarded
-transaction finishes.
+transaction finishes; what it left is not taken for the work of a later command
+that changed nothing (refuse mode stopped it, or its solve failed).
 
 What an interruption can leave without changing a record is looked for too:
 files of a planned package linked before conda wrote its record (``noarch:
@@ -28,6 +29,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..compat import CREATE_COMMANDS
@@ -52,29 +54,35 @@ def review(
     guard_dirs: tuple[StateDir, ...], state: PrefixState, capture: bool
 ) -> list[journal.OpenTransaction]:
     """The open and interrupted transactions of the prefix ``state`` describes (a
-    whole-prefix read), from the journals in ``guard_dirs``; with ``capture``,
-    judge and write back gone ones. A transaction that ended, in any of them,
-    supersedes every one that started before it."""
+    whole-prefix read), newest first, from the journals in ``guard_dirs``; with
+    ``capture``, judge and write back gone ones. A transaction that finished, in
+    any of them, supersedes every one that started before it; one closed as having
+    changed nothing (a failed solve, a command refuse mode stopped) does not."""
     open_entries: list[tuple[StateDir, journal.Entry]] = []
     last_ended = ""
     for guard_dir in guard_dirs:
         for entry in journal.newest_first(guard_dir):
-            if entry.state in (journal.FINISHED, journal.CLOSED):
+            if entry.state == journal.FINISHED:
                 last_ended = max(last_ended, entry.id)  # ids start with the time
                 break
-            open_entries.append((guard_dir, entry))
+            if entry.state != journal.CLOSED:
+                open_entries.append((guard_dir, entry))
     found = []
-    for guard_dir, entry in open_entries:
+    # judged oldest first: what an earlier interruption left is not evidence of a
+    # later command that changed nothing (refuse mode stopped it, say)
+    earlier = Leftovers(set(), set())
+    for guard_dir, entry in sorted(open_entries, key=lambda pair: pair[1].id):
         if entry.id < last_ended:
             continue
         if entry.state == journal.INTERRUPTED:
+            earlier.add(entry.outcome)
             found.append(journal.OpenTransaction(entry, running=False))
             continue
         if journal.is_running(guard_dir, entry):
             if not journal.is_own(entry):
                 found.append(journal.OpenTransaction(entry, running=True))
             continue
-        evidence = _evidence(guard_dir, entry, state)
+        evidence = _evidence(guard_dir, entry, state, earlier)
         if evidence is COMPLETED:
             entry.state, entry.outcome = journal.FINISHED, dict(COMPLETED)
         else:
@@ -88,8 +96,25 @@ def review(
                     entry.after = _snapshot_after(guard_dir, state)
                 journal.save(guard_dir, entry)
         if entry.state == journal.INTERRUPTED:
+            earlier.add(entry.outcome)
             found.append(journal.OpenTransaction(entry, running=False))
+    found.reverse()
     return found
+
+
+@dataclass
+class Leftovers:
+    """What the interruptions judged so far left: conda's ``.c~`` backups, and the
+    packages whose files they linked without writing a record."""
+
+    backups: set[str]
+    unrecorded: set[str]
+
+    def add(self, outcome: dict[str, Any] | None) -> None:
+        outcome = outcome or {}
+        self.backups.update(str(path) for path in outcome.get("backups") or ())
+        if outcome.get("files_without_record"):
+            self.unrecorded.update(str(stem) for stem in outcome.get("not_recorded") or ())
 
 
 def _snapshot_after(guard_dir: StateDir, state: PrefixState) -> int:
@@ -102,9 +127,12 @@ def _snapshot_after(guard_dir: StateDir, state: PrefixState) -> int:
     return snapshots.save(guard_dir, now, snapshots_to_keep()).number
 
 
-def _evidence(guard_dir: StateDir, entry: journal.Entry, state: PrefixState) -> dict[str, Any]:
-    """What the gone transaction left: {} when the prefix is as it was before it,
-    :data:`COMPLETED` when conda's work was done."""
+def _evidence(
+    guard_dir: StateDir, entry: journal.Entry, state: PrefixState, earlier: Leftovers
+) -> dict[str, Any]:
+    """What the gone transaction left: {} when the prefix is as it was before it
+    (``earlier`` interruptions' leftovers aside), :data:`COMPLETED` when conda's
+    work was done."""
     now = snapshot_of(state, snapshots.MANUAL, None, None)
     backups = [
         p for p in (state.tree.debris if state.tree else []) if p.endswith(CONDA_TEMP_EXTENSION)
@@ -143,7 +171,15 @@ def _evidence(guard_dir: StateDir, entry: journal.Entry, state: PrefixState) -> 
         changed = bool(progress["unlinked"] or progress["linked"]) or (
             creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
         )
-    if not (changed or backups or progress["files_without_record"]):
+    own_backups = [path for path in backups if path not in earlier.backups]
+    if not (changed or own_backups) and (
+        not progress["files_without_record"]
+        or not _files_present(
+            state.prefix,
+            [stem for stem in not_recorded if stem not in earlier.unrecorded],
+            set(now.owners),
+        )
+    ):
         return {}
     if entry.plan is not None and not not_recorded and not still_recorded and history_written:
         return COMPLETED
