@@ -93,10 +93,11 @@ def _left_lines(items: list[NotRepaired]) -> list[str]:
 
     lines = []
     for item in items:
-        where = " ".join(terminal_safe(part) for part in (item.package, item.path) if part)
-        lines.append(f"  {item.severity:<8} {item.code} {where}: {item.reason}".rstrip())
-        if item.command:
-            lines.append(f"    to fix: {terminal_safe(item.command)}")
+        finding = item.finding
+        where = " ".join(terminal_safe(part) for part in (finding.package, finding.path) if part)
+        lines.append(f"  {finding.severity:<8} {finding.code} {where}: {item.reason}".rstrip())
+        if finding.fix:
+            lines.append(f"    to fix: {terminal_safe(finding.fix)}")
     return lines
 
 

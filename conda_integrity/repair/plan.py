@@ -106,23 +106,29 @@ class PathRepair:
         return {"action": MOVE_ASIDE, "path": self.path, "code": self.code, "why": self.why}
 
 
-@dataclass
+@dataclass(frozen=True)
 class NotRepaired:
     """A finding repair leaves as it is, and why."""
 
-    code: str
-    severity: str
-    message: str
+    finding: Finding
     reason: str
-    package: str | None = None
-    path: str | None = None
-    #: the command that would fix it
-    command: str | None = None
     #: the spec conda's solver would have to meet (``repair --solve``)
     spec: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        finding = self.finding
+        document = {
+            "code": finding.code,
+            "severity": finding.severity,
+            "message": finding.message,
+            "reason": self.reason,
+            "package": finding.package,
+            "path": finding.path,
+            # the command that would fix it
+            "command": finding.fix,
+            "spec": self.spec,
+        }
+        return {key: value for key, value in document.items() if value is not None}
 
 
 @dataclass
@@ -171,16 +177,7 @@ def _line(finding: Finding) -> str:
 
 def _left(finding: Finding, reason: str) -> NotRepaired:
     spec = finding.extra.get("spec") if finding.code in SOLVER_CODES else None
-    return NotRepaired(
-        finding.code,
-        finding.severity,
-        finding.message,
-        reason,
-        finding.package,
-        finding.path,
-        finding.fix,
-        spec if isinstance(spec, str) and spec else None,
-    )
+    return NotRepaired(finding, reason, spec if isinstance(spec, str) and spec else None)
 
 
 def _linked_last(prefix: str, stems: list[str]) -> str | None:

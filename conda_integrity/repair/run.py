@@ -86,7 +86,8 @@ class Outcome:
         if self.stopped is not None:
             return 1
         failed = any(
-            item.severity == ERROR or item.reason == STILL_THERE for item in self.not_repaired
+            item.finding.severity == ERROR or item.reason == STILL_THERE
+            for item in self.not_repaired
         )
         return 1 if failed else 0
 
@@ -109,24 +110,15 @@ def _key(code: str, package: str | None, path: str | None) -> tuple[str, str | N
 def _left_after(plan: Plan, report: Report, names: frozenset[str]) -> list[NotRepaired]:
     """The findings of the verify after the repair (about the packages ``names``, if
     any are named), each with why it is left."""
-    reasons = {_key(n.code, n.package, n.path): n for n in plan.not_repaired}
+    reasons = {
+        _key(n.finding.code, n.finding.package, n.finding.path): n for n in plan.not_repaired
+    }
     left = []
     for finding in report.findings:
         if not selected(finding, names):
             continue
         known = reasons.get(_key(finding.code, finding.package, finding.path))
-        left.append(
-            known
-            or NotRepaired(
-                finding.code,
-                finding.severity,
-                finding.message,
-                STILL_THERE,
-                finding.package,
-                finding.path,
-                finding.fix,
-            )
-        )
+        left.append(known or NotRepaired(finding, STILL_THERE))
     return left
 
 
