@@ -22,6 +22,7 @@ from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import STANDARD_SPECS, edit_in_place, findings, verify
 from tests.support.rattler_env import rattler_install
+from tests.support.trees import differences, tree
 from tests.support.wheels import build_wheel
 from tests.test_writers import RATTLER_SPECS, make_rattler_env, needs_conda_pypi, uv_install
 
@@ -138,6 +139,38 @@ def test_a_channel_url_counts_unless_conda_is_offline(
     assert offline.endswith("(no package cache holds it, and conda is offline (offline: true))"), (
         offline
     )
+
+
+def test_offline_with_the_package_missing_repair_and_rollback_change_nothing(
+    tmp_path: Path, own_channel: Path, http_channel: str
+) -> None:
+    """The package cache lacks the package, its channel is a URL and conda is
+    offline: repair and rollback say what is missing and stop before any change."""
+    conda = Conda(tmp_path / "remote", own_channel)
+    online = {"CONDA_OFFLINE": "false"}
+    prefix = tmp_path / "env"
+    channel_args = ("--override-channels", "-c", http_channel)
+    conda.run("create", "-p", str(prefix), "--yes", *channel_args, "libfoo=1.0", env=online)
+    conda.run("install", "-p", str(prefix), "--yes", *channel_args, "libfoo=2.0", env=online)
+    conda.run("clean", "--all", "--force-pkgs-dirs", "--yes")
+    (prefix / "include" / "foo.h").unlink()
+    verify(conda, prefix)  # verify's own state as it leaves it
+    before = tree(prefix), tree(conda.pkgs_dir)
+
+    repaired = conda.run("integrity", "repair", "-p", str(prefix), "-y", check=False)
+    assert repaired.returncode == 1, str(repaired)
+    assert "Nothing was changed" in repaired.stdout
+    assert f"conda is offline (offline: true) and would have to download {http_channel}/" in (
+        repaired.stdout
+    )
+    rolled = conda.run("integrity", "rollback", "-p", str(prefix), "-y", check=False)
+    assert rolled.returncode == 2, str(rolled)
+    assert "offline, and the package cache lacks libfoo-1.0-h1234_0" in rolled.stderr
+    assert "nothing was changed" in rolled.stderr
+    for result in (repaired, rolled):
+        assert "Traceback" not in result.stdout + result.stderr
+    assert differences(before[0], tree(prefix)) == []
+    assert differences(before[1], tree(conda.pkgs_dir)) == []
 
 
 # -- rattler's (pixi's) environments -----------------------------------------------------

@@ -387,3 +387,4 @@ def test_a_file_in_the_way_of_a_noarch_package_is_kept(sandbox: Conda, env: Path
     manifest = json.loads((backup / "manifest.json").read_text())
     (item,) = [i for i in manifest["items"] if i["source"].endswith("pyfoo/__init__.py")]
     assert Path(item["kept_as"]).read_text() == "mine\n"
+    assert verify(sandbox, env)["findings"] == []
