@@ -72,6 +72,8 @@ def plan_record_repairs(prefix: str, findings: list[Finding]) -> RecordRepairs:
     """The plan that puts back the exact records of the corrupt-record and
     duplicate-package ``findings`` of ``prefix`` (reads only)."""
     repairs = RecordRepairs(None)
+    if not any(finding.code in CODES for finding in findings):
+        return repairs  # reading every record (conda's model) costs seconds in a large prefix
     installed, _ = installed_now(prefix, [])
     target = {stem: entry.record for stem, entry in installed.items()}
     touched: set[str] = set()
