@@ -57,38 +57,33 @@ def rollback(sandbox: Conda, prefix: Path, *args: str, **kwargs):
     return sandbox.run("integrity", "rollback", "-p", str(prefix), *args, check=False, **kwargs)
 
 
-def _kill_update(sandbox: Conda, prefix: Path) -> None:
-    """``conda install libfoo=2.0`` killed half-way: libfoo 1.0 unlinked (its files
-    and record renamed to ``.c~``), some of 2.0's files linked, no record of 2.0."""
+def _killed(sandbox: Conda, prefix: Path, specs: list[str], match: str, at: str) -> None:
+    """``conda install SPECS`` killed right before its ``at``-th change to a path
+    ending in ``match``."""
     result = sandbox.run(
         "install",
         "-p",
         str(prefix),
         "--yes",
-        "libfoo=2.0",
+        *specs,
         check=False,
         runner=KILL_RUNNER,
-        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "include/foo.h", "KILL_AT": "2"},
+        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": match, "KILL_AT": at},
     )
     assert result.returncode == -9, str(result)
+
+
+def _kill_update(sandbox: Conda, prefix: Path) -> None:
+    """``conda install libfoo=2.0`` killed half-way: libfoo 1.0 unlinked (its files
+    and record renamed to ``.c~``), some of 2.0's files linked, no record of 2.0."""
+    _killed(sandbox, prefix, ["libfoo=2.0"], "include/foo.h", "2")
 
 
 def _kill_install(sandbox: Conda, prefix: Path) -> None:
     """``conda install pyfoo alpha`` (neither in the prefix) killed half-way: alpha
     linked and recorded; pyfoo's files, its entry point (and, on conda 26, its
     ``.pyc`` files) linked, its record not written."""
-    result = sandbox.run(
-        "install",
-        "-p",
-        str(prefix),
-        "--yes",
-        "pyfoo",
-        "alpha",
-        check=False,
-        runner=KILL_RUNNER,
-        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "conda-meta/pyfoo-1.0", "KILL_AT": "1"},
-    )
-    assert result.returncode == -9, str(result)
+    _killed(sandbox, prefix, ["pyfoo", "alpha"], "conda-meta/pyfoo-1.0", "1")
     assert (prefix / "bin" / "pyfoo").exists() and (prefix / "share" / "alpha").is_dir()
     assert "pyfoo-1.0-pyh0_0.json" not in records(prefix)
 
