@@ -46,7 +46,7 @@ from ..store.snapshots import Snapshot, SnapshotRecord
 from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
-from .transaction import relink
+from .transaction import installed_records, relink
 
 META = "conda-meta"
 RECORD_SUFFIX = ".json"
@@ -615,15 +615,12 @@ def remove_emptied(prefix: str, folders: set[str]) -> None:
 
 def prefix_records(prefix: str, stems: Iterable[str]) -> list[Any]:
     """conda's PrefixRecords of these installed records, loaded by conda's model."""
-    from conda.models.records import PrefixRecord
-
-    found = []
+    stems = list(stems)
+    found = installed_records(prefix, stems)
     for stem in stems:
-        raw = _read_record(os.path.join(prefix, META, stem + RECORD_SUFFIX))
-        if raw is None:
+        if stem not in found:
             raise IntegrityInputError(f"the record of {stem} cannot be read any more")
-        found.append(PrefixRecord(**raw))
-    return found
+    return [found[stem] for stem in stems]
 
 
 @dataclass

@@ -39,7 +39,7 @@ from .rollback import carry_out as carry_out_snapshot
 from .rollback import check_resolvable, prefix_stub
 from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
-from .transaction import relink
+from .transaction import installed_records, relink
 
 #: the command a repair is journaled as
 COMMAND = "repair"
@@ -122,20 +122,6 @@ def _left_after(plan: Plan, report: Report, names: frozenset[str]) -> list[NotRe
     return left
 
 
-def _prefix_records(prefix: str, stems: list[str]) -> dict[str, Any]:
-    """conda's records of the installed packages ``stems``, by stem."""
-    from conda.core.prefix_data import PrefixData
-
-    data = PrefixData(prefix)
-    data.reload()
-    found = {}
-    for record in data.iter_records():
-        stem = str(record.fn).removesuffix(".conda").removesuffix(".tar.bz2")
-        if stem in stems:
-            found[stem] = record
-    return found
-
-
 def _package_record(repair: PackageRepair) -> Any:
     """conda's record of a package to link that is not installed (an interrupted
     repair unlinked it): the package cache's ``repodata_record.json``."""
@@ -162,7 +148,7 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
             return
         before = read_before(prefix)
     stems = [repair.package for repair in plan.packages]
-    installed = _prefix_records(prefix, stems)
+    installed = installed_records(prefix, stems)
     unlink = [installed[stem] for stem in stems if stem in installed]
     # what is not installed (an interrupted repair unlinked it) is linked as the
     # package cache has it

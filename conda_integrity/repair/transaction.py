@@ -18,8 +18,11 @@ time: the repair journals itself (:mod:`.run`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from ..records.model import read_raw
 
 
 def _package_record(record: Any) -> Any:
@@ -47,6 +50,28 @@ def _requested_specs(records: Iterable[Any]) -> tuple[Any, ...]:
             except Exception:  # a spec conda cannot read again: the record loses it
                 continue
     return tuple(specs)
+
+
+def installed_records(prefix: str, stems: Iterable[str]) -> dict[str, Any]:
+    """conda's ``PrefixRecord`` of each installed package ``stems`` names, by stem,
+    read from its own record file (a record that is gone or that conda cannot load
+    is left out).
+
+    Only these files are read: conda's load of the whole ``conda-meta`` happens
+    once, in :func:`relink` (in a large prefix one load costs a second).
+    """
+    from conda.models.records import PrefixRecord
+
+    found = {}
+    for stem in stems:
+        raw = read_raw(os.path.join(prefix, "conda-meta", stem + ".json"))
+        if not isinstance(raw, dict):
+            continue
+        try:
+            found[stem] = PrefixRecord(**raw)
+        except Exception:  # conda's model rejects it: not a record conda can unlink
+            continue
+    return found
 
 
 def forget_caches(prefix: str) -> None:
