@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conda_integrity.exceptions import IntegrityInputError
+from conda_integrity.repair.transaction import installed_records
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
 from tests.support.helpers import findings, replace_file, verify
@@ -127,3 +129,23 @@ def test_backup_never_follows_a_symlink(tmp_path: Path) -> None:
         backup.move_aside("a.txt", "altered")
     assert (prefix / "a.txt").read_text() == "a"
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_records_to_relink_are_read_as_conda_loads_them(env: Path) -> None:
+    """A record that is gone means the package is not installed; one that is there
+    but conda cannot load stops the relink before anything changes."""
+    (env / "conda-meta" / "zlibby-1.3-h0_1.json").unlink()
+    found = installed_records(str(env), ["libfoo-1.0-h1234_0", "zlibby-1.3-h0_1"])
+    assert list(found) == ["libfoo-1.0-h1234_0"]
+    assert found["libfoo-1.0-h1234_0"].name == "libfoo"
+    assert len(found["libfoo-1.0-h1234_0"].paths_data.paths) > 0
+    record = env / "conda-meta" / "libfoo-1.0-h1234_0.json"
+    raw = json.loads(record.read_text())
+    raw["build_number"] = "zero"  # conda's PrefixRecord rejects it
+    record.write_text(json.dumps(raw))
+    rejected = r"cannot relink libfoo-1\.0-h1234_0: conda cannot load conda-meta/"
+    with pytest.raises(IntegrityInputError, match=rejected):
+        installed_records(str(env), ["libfoo-1.0-h1234_0"])
+    record.write_text("{")
+    with pytest.raises(IntegrityInputError, match="its record is not valid JSON"):
+        installed_records(str(env), ["libfoo-1.0-h1234_0"])

@@ -22,7 +22,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..records.model import read_raw
+from ..exceptions import IntegrityInputError
+from ..records.model import BadRecord, read_raw
 
 
 def _package_record(record: Any) -> Any:
@@ -54,8 +55,10 @@ def _requested_specs(records: Iterable[Any]) -> tuple[Any, ...]:
 
 def installed_records(prefix: str, stems: Iterable[str]) -> dict[str, Any]:
     """conda's ``PrefixRecord`` of each installed package ``stems`` names, by stem,
-    read from its own record file (a record that is gone or that conda cannot load
-    is left out).
+    read from its own record file; a stem without a record file is left out (not
+    installed). IntegrityInputError when a record file is there but conda could
+    not unlink by it (unreadable, or rejected by conda's model): nothing has
+    changed yet, and conda's own load of the prefix would stop on it.
 
     Only these files are read: conda's load of the whole ``conda-meta`` happens
     once, in :func:`relink` (in a large prefix one load costs a second).
@@ -64,13 +67,19 @@ def installed_records(prefix: str, stems: Iterable[str]) -> dict[str, Any]:
 
     found = {}
     for stem in stems:
-        raw = read_raw(os.path.join(prefix, "conda-meta", stem + ".json"))
-        if not isinstance(raw, dict):
-            continue
+        file = f"conda-meta/{stem}.json"
+        path = os.path.join(prefix, file)
+        raw = read_raw(path)
+        if isinstance(raw, BadRecord):
+            if not os.path.lexists(path):
+                continue
+            raise IntegrityInputError(f"cannot relink {stem}: its record {raw.reason}")
         try:
             found[stem] = PrefixRecord(**raw)
-        except Exception:  # conda's model rejects it: not a record conda can unlink
-            continue
+        except Exception as error:  # conda's model raises more than its own errors
+            raise IntegrityInputError(
+                f"cannot relink {stem}: conda cannot load {file} ({str(error).strip()})"
+            ) from None
     return found
 
 
