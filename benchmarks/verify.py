@@ -24,9 +24,10 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from stat import S_ISREG
 
 from bigenv import arguments, build_environment, work_folder
-from measure import all_cores, hashing_ceiling, run, stat_ceiling, timed
+from measure import all_cores, hashing_ceiling, per_file_floor, run, stat_ceiling, timed
 
 from tests.support.helpers import CONDA_VERSION
 
@@ -44,20 +45,32 @@ def doctor_content(prefix: Path) -> tuple[int, int]:
     return files, size
 
 
-def hashed_files(prefix: Path) -> list[Path]:
-    """The regular files whose content the records know, each inode once."""
+def verified_files(prefix: Path) -> tuple[list[Path], list[tuple[str, bool]]]:
+    """The regular files a full verify hashes, each inode once (noarch python
+    files at the path they were installed to), and every path the records own,
+    each marked with whether it is one of those: read as verify reads them."""
+    # here: importing tests.support.helpers first makes the test suite's conda importable
+    from conda_integrity.records.reader import read_records, record_files
+
+    records, _ = read_records(str(prefix), record_files(str(prefix)))
     seen: set[int] = set()
-    found = []
-    for record in (prefix / "conda-meta").glob("*.json"):
-        data = json.loads(record.read_text())
-        for entry in data.get("paths_data", {}).get("paths", []):
-            path = prefix / entry["_path"]
-            if entry.get("sha256") and path.is_file() and not path.is_symlink():
-                inode = path.stat().st_ino
-                if inode not in seen:
-                    seen.add(inode)
-                    found.append(path)
-    return found
+    hashed: list[Path] = []
+    jobs: dict[str, bool] = {}
+    for record in records:
+        for owned in record.paths:
+            path = prefix / owned.path
+            if str(path) in jobs:
+                continue
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            to_hash = bool(owned.sha256) and S_ISREG(info.st_mode) and info.st_ino not in seen
+            if to_hash:
+                seen.add(info.st_ino)
+                hashed.append(path)
+            jobs[str(path)] = to_hash
+    return hashed, list(jobs.items())
 
 
 def owned_paths(prefix: Path) -> list[str]:
@@ -104,9 +117,11 @@ def main() -> int:
         assert report["findings"] == [], report["findings"][:5]
         checked = report["checked"]
         rows.append((label, measured, checked["files"], checked["bytes"]))
-    files = hashed_files(prefix)
+    files, jobs = verified_files(prefix)
     ceiling = hashing_ceiling(files, len(cores), args.repeat)
     ceiling_one = hashing_ceiling(files, 1, args.repeat)
+    floor = per_file_floor(jobs, len(cores), args.repeat)
+    floor_one = per_file_floor(jobs, 1, args.repeat)
     owned = owned_paths(prefix)
     stat_all = stat_ceiling(owned, len(cores), args.repeat)
     stat_one = stat_ceiling(owned, 1, args.repeat)
@@ -153,6 +168,14 @@ def main() -> int:
         f"running, nothing else): {stat_all:.3f} s on {len(cores)} cores, {stat_one:.3f} s "
         f"on 1 ({stat_all / len(owned) * 50000:.3f} and {stat_one / len(owned) * 50000:.3f} "
         f"s per 50k files)"
+    )
+    total_hashed = sum(1 for _, to_hash in jobs if to_hash)
+    print(
+        f"per-file floor (lstat of the {len(jobs)} paths, open, fstat, read and SHA-256 of "
+        f"the {total_hashed} files, by processes already running, nothing else): "
+        f"{floor:.3f} s on {len(cores)} cores, {total / floor / 1e6:.0f} MB/s, "
+        f"{total / floor / ceiling:.0%} of the ceiling (the most a full verify could "
+        f"reach here); {floor_one:.3f} s on 1"
     )
     full = rows[1]
     full_rate = full[3] / net[full[0]]

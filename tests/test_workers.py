@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from conda_integrity.observe.hashing import FileChanged, HashJob, file_digest
-from conda_integrity.observe.workers import MIN_FILES_VARIABLE, WORKERS_VARIABLE, WorkerPool
+from conda_integrity.observe.workers import (
+    MIN_CORES,
+    MIN_FILES_VARIABLE,
+    WORKERS_VARIABLE,
+    WorkerPool,
+)
 from conda_integrity.progress import Progress
 from conda_integrity.verify.read import VerifyOptions
 from conda_integrity.verify.run import verify_prefix
@@ -114,6 +119,36 @@ def test_verify_through_worker_processes_finds_what_it_finds_in_process(
         alone.hashed_files,
         alone.hashed_bytes,
     )
+
+
+def test_no_workers_unless_there_are_cores_to_spare(
+    sandbox: Conda, env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on two cores verify's own process and its hashing thread keep both busy: the
+    # pool made it slower there, so it starts workers on more cores only (or when told)
+    monkeypatch.setenv(MIN_FILES_VARIABLE, "0")
+    monkeypatch.delenv(WORKERS_VARIABLE, raising=False)
+    _damage(env)
+    available = os.sched_getaffinity(0)
+    counts = sorted({1, min(2, len(available)), len(available)})
+    try:
+        for count in counts:
+            os.sched_setaffinity(0, sorted(available)[:count])
+            pool = WorkerPool()
+            pool.start(wait=True)  # so small an environment is done before they start
+            try:
+                report = verify_prefix(
+                    str(env), VerifyOptions(use_cache=False), Progress(enabled=False), pool=pool
+                )
+            finally:
+                pool.close()
+            assert len(report.findings) == 3
+            if count >= MIN_CORES:
+                assert pool.hashed_by_workers == report.hashed_files > 0, count
+            else:
+                assert pool.hashed_by_workers == 0, count
+    finally:
+        os.sched_setaffinity(0, available)
 
 
 def test_an_unreadable_file_is_reported_alike_by_a_worker(

@@ -14,8 +14,9 @@ hash, the hashes known already and the one hash per inode stay with the caller
 (:mod:`.disk`).
 
 The pool is started once per run (``verify --all`` keeps it over every
-environment) and only for work large enough to pay for it: a worker costs one
-Python start-up (:data:`MIN_FILES`).
+environment) and only where it pays: on a machine with more cores than verify's
+own process and one hashing thread keep busy (:data:`MIN_CORES`), for work large
+enough to pay for a Python start-up per worker (:data:`MIN_FILES`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ MIN_FILES = 2000
 #: the number of worker processes: one per core this process may run on
 #: (``CONDA_PLUGINS_INTEGRITY_WORKERS`` sets it; 0 or 1: no pool)
 WORKERS_VARIABLE = "CONDA_PLUGINS_INTEGRITY_WORKERS"
+#: the fewest cores on which verify starts workers unless told to: on two, its own
+#: process (the lstat and judgement of every file, small files hashed) and its one
+#: thread for large files keep both cores busy, and handing the hashing to two
+#: workers made every verify slower, a full one of 44,269 files 4.23 s against
+#: 3.22 s (benchmarks/pool.py); on more cores its own process is what they wait for
+MIN_CORES = 3
 MIN_FILES_VARIABLE = "CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES"
 #: files per message to a worker: few enough that the workers share the end of
 #: the queue evenly, many enough that a message costs little per file
@@ -65,8 +72,12 @@ def cores() -> int:
 
 
 def worth_a_pool(files: int) -> bool:
-    """Whether hashing ``files`` files is worth starting worker processes."""
-    workers = _int_setting(WORKERS_VARIABLE, cores())
+    """Whether hashing ``files`` files is worth starting worker processes: on at
+    least :data:`MIN_CORES` cores, or as many workers as the setting asks for."""
+    if os.environ.get(WORKERS_VARIABLE):
+        workers = _int_setting(WORKERS_VARIABLE, cores())
+    else:
+        workers = cores() if cores() >= MIN_CORES else 1
     return workers > 1 and files >= _int_setting(MIN_FILES_VARIABLE, MIN_FILES)
 
 

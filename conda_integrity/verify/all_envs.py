@@ -4,10 +4,10 @@ The first environment is verified first, with one map of the hashes
 computed in this run (:mod:`..observe.inodes`): the files they share with the
 package cache by hard link are one inode, hashed once for all of them; the record
 files they share byte for byte are parsed and judged once (:mod:`..records.seen`);
-and with one pool of worker processes (:mod:`..observe.workers`), started once for
-all of them; the others are then spread over the cores (:mod:`.spread`). A prefix conda
-lists that is gone or is no environment is reported as skipped, and does not
-make the run fail.
+and with one pool of worker processes (:mod:`..observe.workers`, where it pays),
+started once for all of them; the others are then spread over the cores
+(:mod:`.spread`). A prefix conda lists that is gone or is no environment is
+reported as skipped, and does not make the run fail.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Most of what an environment costs once its files are hashed is per-file work tha
 holds Python's lock (its records, one ``lstat`` per file, its folders, the
 checks), so the environments after the first are spread over processes: this
 one and one forked process per further core, each taking the next environment
-when it is free. The first environment is verified here first, with the run's
-worker pool: every inode it shares with the others by hard link is hashed then,
-and a forked process is given those hashes with its first environment (one
-``lstat`` and a lookup per shared file). A forked process shares nothing else:
-it gets a prefix, verifies it (writing that environment's own state, as here)
-and gives back its report.
+when it is free. The first environment is verified here first (with the run's
+worker pool, where it pays): every inode it shares with the others by hard link
+is hashed then, and a forked process is given those hashes with its first
+environment (one ``lstat`` and a lookup per shared file). A forked process
+shares nothing else: it gets a prefix, verifies it (writing that environment's
+own state, as here) and gives back its report.
 
 A fork copies only the thread that makes it, so the processes are forked before
 the run starts any thread, and only where no other thread runs at all (and on
