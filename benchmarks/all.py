@@ -26,7 +26,7 @@ import sys
 import time
 
 from bigenv import arguments, build_shared_environments, work_folder
-from measure import all_cores, timed
+from measure import all_cores, owned_paths, stat_ceiling, timed
 
 from tests.support.helpers import CONDA_VERSION
 
@@ -104,6 +104,8 @@ def main() -> int:
             f"{content / 1e9:>7.2f}{hashed / 1e9:>11.2f}{result.peak_mb:>9.0f}"
         )
     labels = [row[0] for row in rows]
+    stat_floor = stat_ceiling(owned_paths(prefixes[0]), len(cores), args.repeat)
+    least = (net[labels[0]] + (args.count - 1) * stat_floor) / net[labels[0]]
     full = net[labels[1]] / net[labels[0]]
     cached = net[labels[3]] / net[labels[2]]
     extra = (net[labels[1]] - net[labels[0]]) / max(args.count - 1, 1)
@@ -112,6 +114,11 @@ def main() -> int:
         f"--all --no-cache over {args.count} environments: {full:.2f}x one environment "
         f"(target 1.5x; without shared hashing about {args.count}x); "
         f"each further environment {extra:.3f} s"
+    )
+    print(
+        f"  the least it could cost: one environment, and for each further one the "
+        f"lstat of its {first['files']} paths, nothing else, on {len(cores)} cores "
+        f"({stat_floor:.3f} s): {least:.2f}x one environment"
     )
     print(
         f"--all with the cache: {cached:.2f}x one environment with the cache "

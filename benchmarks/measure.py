@@ -4,6 +4,7 @@ cores or on one, and the machine's own SHA-256 rate over a set of files."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import statistics
@@ -145,6 +146,15 @@ def hashing_ceiling(files: list[Path], cores: int, repeat: int) -> float:
             total = sum(pool.map(_sha256, paths, chunksize=64))
             rates.append(total / (time.perf_counter() - start))
     return statistics.median(rates[1:])
+
+
+def owned_paths(prefix: Path) -> list[str]:
+    """Every path the records own, as verify's ``lstat`` sweep meets them."""
+    found: dict[str, None] = {}
+    for record in sorted((prefix / "conda-meta").glob("*.json")):
+        for path in json.loads(record.read_text()).get("files", []):
+            found.setdefault(str(prefix / path))
+    return list(found)
 
 
 def _lstat_all(paths: list[str]) -> int:

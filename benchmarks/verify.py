@@ -27,7 +27,15 @@ from pathlib import Path
 from stat import S_ISREG
 
 from bigenv import arguments, build_environment, work_folder
-from measure import all_cores, hashing_ceiling, per_file_floor, run, stat_ceiling, timed
+from measure import (
+    all_cores,
+    hashing_ceiling,
+    owned_paths,
+    per_file_floor,
+    run,
+    stat_ceiling,
+    timed,
+)
 
 from tests.support.helpers import CONDA_VERSION
 
@@ -71,15 +79,6 @@ def verified_files(prefix: Path) -> tuple[list[Path], list[tuple[str, bool]]]:
                 hashed.append(path)
             jobs[str(path)] = to_hash
     return hashed, list(jobs.items())
-
-
-def owned_paths(prefix: Path) -> list[str]:
-    """Every path the records own, as verify's ``lstat`` sweep meets them."""
-    found: dict[str, None] = {}
-    for record in sorted((prefix / "conda-meta").glob("*.json")):
-        for path in json.loads(record.read_text()).get("files", []):
-            found.setdefault(str(prefix / path))
-    return list(found)
 
 
 def main() -> int:
