@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from stat import S_ISREG
 
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
@@ -36,6 +37,10 @@ from ..records.fixes import reinstall, remove_cached
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .base import RECORD, Check
 from .difference import Difference, difference
+
+#: kinds of path that may be something else than a regular file, or are judged
+#: otherwise (see _expected_kinds)
+_NOT_PLAIN_FILES = frozenset({DIRECTORY, SYMLINK, LISTED})
 
 
 def _expected_kinds(owned: OwnedPath, cache_target: str | None) -> tuple[str, ...]:
@@ -128,10 +133,20 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
 
 
 def check(state: PrefixState) -> Iterator[Finding]:
-    stats, owners = state.disk.stats, state.owners
+    stats, owners, hashes = state.disk.stats, state.owners, state.disk.sha256
     for record in state.records:
         for owned in record.paths:
-            if owned.path not in stats or len(owners[owned.path]) > 1:
+            info = stats.get(owned.path)
+            if info is None or len(owners[owned.path]) > 1:
+                continue
+            # what nearly every path is, judged here: a regular file where the record
+            # says one is, with the size and the content it gives (or none to compare)
+            if (
+                S_ISREG(info.st_mode)
+                and owned.kind not in _NOT_PLAIN_FILES
+                and (owned.size is None or owned.size == info.st_size)
+                and (not owned.sha256 or hashes.get(owned.path, owned.sha256) == owned.sha256)
+            ):
                 continue
             finding = _finding(record, owned, state)
             if finding is not None:
