@@ -30,6 +30,9 @@ class Run:
     peak_mb: float
     stdout: str
     returncode: int
+    #: the CPU time (user and system) of the command's process and the processes it
+    #: waited for, in seconds
+    cpu_seconds: float = 0.0
 
 
 def all_cores() -> set[int]:
@@ -90,12 +93,13 @@ def run(conda: Conda, args: list[str], cores: set[int] | None = None, **env: str
     watcher = threading.Thread(target=watch)
     watcher.start()
     stdout = process.stdout.read()
-    _, status, _ = os.wait4(process.pid, 0)
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     watcher.join()
-    return Run(seconds, peak[0] / 1024, stdout, process.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, peak[0] / 1024, stdout, process.returncode, cpu)
 
 
 @dataclass
@@ -105,6 +109,8 @@ class Timed:
     seconds: float
     peak_mb: float
     last: Run
+    #: median CPU time (user and system), in seconds
+    cpu_seconds: float = 0.0
 
 
 def timed(
@@ -120,7 +126,12 @@ def timed(
         for number, args in enumerate(commands):
             runs[number].append(run(conda, args, cores))
     return [
-        Timed(statistics.median(r.seconds for r in done), max(r.peak_mb for r in done), done[-1])
+        Timed(
+            statistics.median(r.seconds for r in done),
+            max(r.peak_mb for r in done),
+            done[-1],
+            statistics.median(r.cpu_seconds for r in done),
+        )
         for done in runs
     ]
 

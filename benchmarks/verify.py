@@ -5,17 +5,18 @@ machine's own hashing rate, in one run.
 
 Builds (once) a large environment with real conda from real PyPI wheels (see
 ``bigenv.py``; ``--small``: the test suite's small one, to check that this script
-runs), then times, as the median of N runs each with a warm page cache: conda's
-bare start-up (``conda --version``), ``conda doctor`` (its altered-files and
+runs), then times, as the median of N runs each with a warm page cache: conda's bare
+start-up (``conda --version``), ``conda doctor`` (its altered-files and
 missing-files checks), ``verify`` with an empty hash cache (``--no-cache``) on all
 cores and on one, ``verify`` with the cache, and ``verify --fast``; each with the
-peak memory of its process. The commands on all cores take turns with the
-start-up and doctor, those on one core with each other. Start-up is subtracted;
-rates are of the content each command actually checked: the files doctor hashes
-(entries with ``sha256_in_prefix`` whose path exists, which leaves out every
-noarch python file) and the files verify reports in ``checked``. The ceiling is SHA-256 of the files
-verify hashes read by one process per core, nothing else done, in the same run;
-the stat floor is one ``lstat`` of every path the records own, the same way, on
+peak memory of its process. The commands on all cores take turns with the start-up
+and doctor, those on one core with each other. Start-up is subtracted; rates are of
+the content each command actually checked: the files doctor hashes (entries with
+``sha256_in_prefix`` whose path exists, which leaves out every noarch python file)
+and the files verify reports in ``checked``; "cores busy" is the CPU time (user and
+system) of each, start-up's subtracted, over its net time. The ceiling is SHA-256 of
+the files verify hashes read by one process per core, nothing else done, in the same
+run; the stat floor is one ``lstat`` of every path the records own, the same way, on
 all cores and on one: the least a cached verify could cost; the per-file floor is
 that ``lstat`` and the open, ``fstat``, reads and SHA-256 of every file verify
 hashes, the same way: the least a full verify could cost.
@@ -159,7 +160,7 @@ def main() -> int:
     header = f"{'command':<34}" + "".join(f"{c:>8}" for c in columns)
     print(
         header + f"{'files/s':>10}{'MB/s':>8}{'vs doctor':>11}{'of ceiling':>12}"
-        f"{'s/50k files':>13}{'peak MB':>9}"
+        f"{'s/50k files':>13}{'peak MB':>9}{'cores busy':>12}"
     )
     doctor_rate = d_bytes / max(measured[doctor_label].seconds - startup.seconds, 1e-9)
     net = {}
@@ -173,6 +174,7 @@ def main() -> int:
             f"{label:<34}{result.seconds:>8.3f}{net[label]:>8.3f}{count:>8}{size / 1e6:>8.0f}"
             f"{count / net[label]:>10.0f}{rate / 1e6:>8.0f}{ratio:>11}{of_ceiling:>12}"
             f"{net[label] / count * 50000:>13.3f}{result.peak_mb:>9.0f}"
+            f"{(result.cpu_seconds - startup.cpu_seconds) / net[label]:>12.2f}"
         )
     print()
     total = sum(path.stat().st_size for path in files)
