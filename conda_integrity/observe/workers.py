@@ -74,10 +74,8 @@ def cores() -> int:
 def worth_a_pool(files: int) -> bool:
     """Whether hashing ``files`` files is worth starting worker processes: on at
     least :data:`MIN_CORES` cores, or as many workers as the setting asks for."""
-    if os.environ.get(WORKERS_VARIABLE):
-        workers = _int_setting(WORKERS_VARIABLE, cores())
-    else:
-        workers = cores() if cores() >= MIN_CORES else 1
+    available = cores()
+    workers = _int_setting(WORKERS_VARIABLE, available if available >= MIN_CORES else 1)
     return workers > 1 and files >= _int_setting(MIN_FILES_VARIABLE, MIN_FILES)
 
 
