@@ -18,6 +18,7 @@ from conda_integrity.observe.workers import (
 )
 from conda_integrity.progress import Progress
 from conda_integrity.verify.read import VerifyOptions
+from conda_integrity.verify.report import Report
 from conda_integrity.verify.run import verify_prefix
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
@@ -83,6 +84,20 @@ def test_a_worker_keeps_every_rule_of_hashing_in_process(tmp_path: Path) -> None
     assert pool.processes == []
 
 
+def _verify_through_a_pool(env: Path) -> tuple[Report, int]:
+    """verify --no-cache given a pool of started workers: the report, and how many
+    files the workers hashed (none unless verify chose to use them)."""
+    pool = WorkerPool()
+    pool.start(wait=True)  # so small an environment is done before they start
+    try:
+        report = verify_prefix(
+            str(env), VerifyOptions(use_cache=False), Progress(enabled=False), pool=pool
+        )
+    finally:
+        pool.close()
+    return report, pool.hashed_by_workers
+
+
 def test_verify_through_worker_processes_finds_what_it_finds_in_process(
     sandbox: Conda, env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,20 +106,12 @@ def test_verify_through_worker_processes_finds_what_it_finds_in_process(
     for label, settings in (("in process", IN_PROCESS), ("pooled", POOLED)):
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
-        pool = WorkerPool()
-        if label == "pooled":
-            pool.start(wait=True)  # so small an environment is done before they start
-        try:
-            report = verify_prefix(
-                str(env), VerifyOptions(use_cache=False), Progress(enabled=False), pool=pool
-            )
-        finally:
-            pool.close()
+        report, by_workers = _verify_through_a_pool(env)
         reports[label] = report
         if label == "pooled":
-            assert pool.hashed_by_workers == report.hashed_files > 0  # the workers did
+            assert by_workers == report.hashed_files > 0  # the workers did
         else:
-            assert pool.hashed_by_workers == 0
+            assert by_workers == 0
         monkeypatch.delenv(MIN_FILES_VARIABLE, raising=False)
     alone, pooled = reports["in process"], reports["pooled"]
     assert {(f.code, f.path) for f in alone.findings} == {
@@ -134,19 +141,12 @@ def test_no_workers_unless_there_are_cores_to_spare(
     try:
         for count in counts:
             os.sched_setaffinity(0, sorted(available)[:count])
-            pool = WorkerPool()
-            pool.start(wait=True)  # so small an environment is done before they start
-            try:
-                report = verify_prefix(
-                    str(env), VerifyOptions(use_cache=False), Progress(enabled=False), pool=pool
-                )
-            finally:
-                pool.close()
+            report, by_workers = _verify_through_a_pool(env)
             assert len(report.findings) == 3
             if count >= MIN_CORES:
-                assert pool.hashed_by_workers == report.hashed_files > 0, count
+                assert by_workers == report.hashed_files > 0, count
             else:
-                assert pool.hashed_by_workers == 0, count
+                assert by_workers == 0, count
     finally:
         os.sched_setaffinity(0, available)
 
