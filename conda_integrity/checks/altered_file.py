@@ -29,17 +29,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from stat import S_ISREG
 
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import reinstall, remove_cached
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .base import RECORD, Check
-from .difference import Difference, difference
+from .difference import Difference, difference, same_file
 
-#: kinds of path that may be something else than a regular file, or are judged
-#: otherwise (see _expected_kinds)
+#: kinds of path that may be something else than a regular file (see _expected_kinds)
 _NOT_PLAIN_FILES = frozenset({DIRECTORY, SYMLINK, LISTED})
 
 
@@ -139,13 +137,10 @@ def check(state: PrefixState) -> Iterator[Finding]:
             info = stats.get(owned.path)
             if info is None or len(owners[owned.path]) > 1:
                 continue
-            # what nearly every path is, judged here: a regular file where the record
-            # says one is, with the size and the content it gives (or none to compare)
-            if (
-                S_ISREG(info.st_mode)
-                and owned.kind not in _NOT_PLAIN_FILES
-                and (owned.size is None or owned.size == info.st_size)
-                and (not owned.sha256 or hashes.get(owned.path, owned.sha256) == owned.sha256)
+            # what nearly every path is, judged without the words for a difference:
+            # a regular file where the record says one is, as the record gives it
+            if owned.kind not in _NOT_PLAIN_FILES and same_file(
+                owned, info, hashes.get(owned.path)
             ):
                 continue
             finding = _finding(record, owned, state)

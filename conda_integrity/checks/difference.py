@@ -83,3 +83,14 @@ def difference(
         expected = {"sha256": owned.sha256, "size": owned.size}
         return Difference("sha256", differs, expected, {"sha256": sha256, "size": size})
     return None
+
+
+def same_file(owned: OwnedPath, info: os.stat_result, sha256: str | None) -> bool:
+    """Whether ``info`` shows a regular file with the size and content ``owned``
+    gives (or none to compare): where a regular file is what is expected, what
+    :func:`difference` finds nothing in. Cheap enough to ask of every file."""
+    return (
+        stat.S_ISREG(info.st_mode)
+        and (owned.size is None or owned.size == info.st_size)
+        and (not owned.sha256 or sha256 is None or sha256 == owned.sha256)
+    )
