@@ -2,20 +2,19 @@
 
     .venv/bin/python benchmarks/all.py [--repeat N] [--work DIR] [--count 20] [--small]
 
-Builds (once) COUNT copies of the big environment of ``bigenv.py``, made by
-real conda from one channel into one package cache, so that their files are
-hard links of the same cached files; conda knows exactly these environments
-(they are in its envs dir and its environments.txt). Then times, as the median
-of N runs each with a warm page cache and conda's start-up (``conda --version``)
-subtracted: ``verify`` of one of them and ``verify --all``, each with an empty
-hash cache (``--no-cache``) and with the cache, on all cores and on one; and
-``verify --pkgs-dirs`` of their package cache (with and without ``--fast``); each
-with the peak memory of its process. ``--small``: the test suite's small
-environment instead, to check that this script runs. A file shared by hard link is
-one inode, hashed once per run for all the environments (the target: ``--all
---no-cache`` at most 1.5x one environment); what each further environment
-still costs is its own records, one ``lstat`` per file, the walk of its folders
-and the checks.
+Builds (once) COUNT copies of the big environment of ``bigenv.py``, made by real
+conda from one channel into one package cache, so that their files are hard links of
+the same cached files; conda knows exactly these environments (they are in its envs
+dir and its environments.txt). Then times, as the median of N runs each with a warm
+page cache and conda's start-up (``conda --version``, timed in turns with them)
+subtracted: ``verify`` of one of them and ``verify --all``, each with an empty hash
+cache (``--no-cache``) and with the cache, on all cores and on one; and ``verify
+--pkgs-dirs`` of their package cache (with and without ``--fast``); each with the
+peak memory of its process. ``--small``: the test suite's small environment instead,
+to check that this script runs. A file shared by hard link is one inode, hashed once
+per run for all the environments (the target: ``--all --no-cache`` at most 1.5x one
+environment); what each further environment still costs is its own records, one
+``lstat`` per file, the walk of its folders and the checks.
 """
 
 from __future__ import annotations
@@ -49,7 +48,6 @@ def main() -> int:
     cores = all_cores()
     one_core = {min(cores)}
 
-    (startup,) = timed(conda, [["--version"]], args.repeat)
     for prefix in prefixes:  # what a first run finds: no state of verify's yet
         shutil.rmtree(prefix / "conda-meta" / "integrity", ignore_errors=True)
     start = time.perf_counter()
@@ -64,8 +62,14 @@ def main() -> int:
         ("verify --pkgs-dirs --fast", [*cache, "--fast"]),
     ]
     rows = []
+    startups: dict[str, float] = {}
     for on, where in ((None, f"{len(cores)} cores"), (one_core, "1 core")):
-        measured = timed(conda, [command for _, command in commands], args.repeat, on)
+        # start-up takes turns with the commands: this machine's speed moves within
+        # minutes, and so it moves for all of them alike
+        startup, *measured = timed(
+            conda, [["--version"], *(command for _, command in commands)], args.repeat, on
+        )
+        startups[where] = startup.seconds
         for (label, command), result in zip(commands, measured):
             document = json.loads(result.last.stdout) if result.last.stdout.startswith("{") else {}
             done = reports(document)
@@ -75,7 +79,7 @@ def main() -> int:
             files = sum(report["checked"]["files"] for report in done)
             hashed = sum(report["checked"]["hashed_bytes"] for report in done)
             content = sum(report["checked"]["bytes"] for report in done)
-            rows.append((f"{label}, {where}", result, len(done), files, content, hashed))
+            rows.append((f"{label}, {where}", where, result, len(done), files, content, hashed))
         if len(cores) == 1:
             break
 
@@ -87,8 +91,10 @@ def main() -> int:
     )
     print(f"Python {sys.version.split()[0]}, {len(cores)} cores")
     print(
-        f"median of {args.repeat} runs, warm page cache; conda start-up "
-        f"{startup.seconds:.3f} s subtracted"
+        f"median of {args.repeat} runs, warm page cache, taking turns with conda's "
+        f"start-up, which is subtracted ("
+        + ", ".join(f"{seconds:.3f} s on {where}" for where, seconds in startups.items())
+        + ")"
     )
     print()
     print(
@@ -96,8 +102,8 @@ def main() -> int:
         f"{'hashed GB':>11}{'peak MB':>9}"
     )
     net, peak = {}, {}
-    for label, result, envs, files, content, hashed in rows:
-        net[label] = max(result.seconds - startup.seconds, 1e-9)
+    for label, where, result, envs, files, content, hashed in rows:
+        net[label] = max(result.seconds - startups[where], 1e-9)
         peak[label] = result.peak_mb
         print(
             f"{label:<48}{result.seconds:>8.3f}{net[label]:>8.3f}{envs:>6}{files:>9}"
