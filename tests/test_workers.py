@@ -139,14 +139,17 @@ def test_no_workers_unless_there_are_cores_to_spare(
     available = os.sched_getaffinity(0)
     counts = sorted({1, min(2, len(available)), len(available)})
     try:
-        for count in counts:
+        # a setting that is no number is no setting
+        for count, setting in [(count, None) for count in counts] + [(counts[-1], "many")]:
+            if setting is not None:
+                monkeypatch.setenv(WORKERS_VARIABLE, setting)
             os.sched_setaffinity(0, sorted(available)[:count])
             report, by_workers = _verify_through_a_pool(env)
             assert len(report.findings) == 3
             if count >= MIN_CORES:
-                assert by_workers == report.hashed_files > 0, count
+                assert by_workers == report.hashed_files > 0, (count, setting)
             else:
-                assert by_workers == 0, count
+                assert by_workers == 0, (count, setting)
     finally:
         os.sched_setaffinity(0, available)
 
