@@ -1,6 +1,6 @@
 """What the checks across records (dependencies, history, pip) cost, in one run.
 
-    .venv/bin/python benchmarks/envchecks.py [--repeat N] [--work DIR]
+    .venv/bin/python benchmarks/envchecks.py [--repeat N] [--work DIR] [--small]
 
 On the big environment of ``verify.py`` (built once by ``bigenv.py``; only
 verify's own state in ``conda-meta/integrity`` is written), times in-process,
@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 
-from bigenv import arguments, build_environment
+from bigenv import arguments, build_environment, work_folder
 
 from tests.support.real_conda import ensure_conda
 
@@ -90,9 +90,9 @@ class _NoVirtual:
 
 
 def main() -> int:
-    parser = arguments(__doc__, repeat=21, small=None)
+    parser = arguments(__doc__, repeat=21)
     args = parser.parse_args()
-    _, env = build_environment(args.work)
+    _, env = build_environment(work_folder(args.work, args.small))
     prefix = str(env)
     progress = Progress(enabled=False)
     verify_prefix(prefix, VerifyOptions(), progress)  # remember everything once
