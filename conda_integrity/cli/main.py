@@ -81,3 +81,11 @@ def _reader_gone() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return READER_GONE
+
+
+def standalone_parser() -> ArgumentParser:
+    """The ``conda integrity`` parser on its own, outside conda (the generated command
+    reference of the documentation reads it)."""
+    parser = ArgumentParser(prog="conda integrity")
+    configure_parser(parser)
+    return parser
