@@ -146,3 +146,13 @@ def test_conda_agrees_with_our_binary_replacement():
             theirs, placeholder.encode(encoding), b"/e".decode().encode(encoding), encoding
         )
     assert ours == theirs
+
+
+def test_any_cut_or_flip_of_a_file_is_read_without_an_error():
+    data = codesign.sign(thin(), "lib")
+    for end in range(0, len(data), 97):
+        outside_signature(data[:end])
+    for at in range(0, 400, 3):
+        flipped = bytearray(data)
+        flipped[at] ^= 0xFF
+        outside_signature(bytes(flipped))
