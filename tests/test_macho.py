@@ -156,3 +156,29 @@ def test_any_cut_or_flip_of_a_file_is_read_without_an_error():
         flipped = bytearray(data)
         flipped[at] ^= 0xFF
         outside_signature(bytes(flipped))
+
+
+@pytest.mark.parametrize(("subdir", "size"), [("osx-arm64", None), ("osx-64", 5000)])
+def test_the_recorded_size_of_a_binary_conda_signs_is_not_compared(subdir, size):
+    from conda_integrity.records.model import build_record
+
+    entry = {
+        "_path": "lib/libx.dylib",
+        "path_type": "hardlink",
+        "sha256": "a" * 64,
+        "sha256_in_prefix": "b" * 64,
+        "size_in_bytes": 5000,
+        "prefix_placeholder": "/opt/placeholder",
+        "file_mode": "binary",
+    }
+    raw = {
+        "name": "x",
+        "version": "1",
+        "build": "0",
+        "subdir": subdir,
+        "files": ["lib/libx.dylib"],
+        "paths_data": {"paths": [entry], "paths_version": 1},
+    }
+    record = build_record("x-1-0", raw, None)
+    (owned,) = record.paths  # type: ignore[union-attr]
+    assert (owned.sha256, owned.size) == ("b" * 64, size)
