@@ -16,7 +16,10 @@ the hash of the *unsigned* file (conda/conda#16590; conda PR #16596, after
 For such a file whose content is not its record's, this reads the file and the
 package's own file in the package cache, replaces the placeholder in it as
 conda does (:func:`replace_binary_prefix`) and keeps digests of each, whole
-and outside the code signature (:mod:`.macho`): plain data for the check.
+and outside the code signature (:mod:`.macho`): plain data for the check. It
+reads them under ``--fast`` too, where a hash an earlier run learned says the
+file differs: few files, and the guard's fast check must not take conda's own
+signature for damage.
 """
 
 from __future__ import annotations
