@@ -192,6 +192,11 @@ def test_without_the_cached_package_it_cannot_be_confirmed(made):
             "warning",
             THIN,
         )
+    # repair fetches the package again and relinks the file: then the cache can say
+    result = conda.run("integrity", "repair", "-p", str(prefix), "-y", check=False)
+    assert result.returncode == 0, result
+    assert (conda.pkgs_dir / "speedups-1.0-0" / "info").is_dir()
+    assert verify(conda, prefix)["findings"] == []
 
 
 def test_the_guard_lets_the_next_install_through(made):
