@@ -15,6 +15,13 @@ compared with:
 
 A path owned by several records is judged by the clobbered-file check instead.
 
+A Mach-O file of an osx-arm64 package whose binary prefix conda replaced is
+signed again by conda on a Mac, and conda 26.7.0 to 26.7.x record its hash
+before signing it (:mod:`..observe.resigned`): one that equals the package's
+file with the prefix replaced outside their code signatures, under a record
+holding that unsigned file's hash, is no finding; without the package in the
+cache that cannot be confirmed, and the finding is a warning that says so.
+
 A regular file with other hard links is, as conda links it, one inode with the
 package cache's copy and with every environment linked from that cache: an
 edit in place changed all of them, and a reinstall would link the damaged copy
@@ -30,12 +37,12 @@ import hashlib
 import os
 from collections.abc import Iterator
 
-from ..findings import ERROR, Finding
+from ..findings import ERROR, WARNING, Finding
 from ..observe.prefix_state import PrefixState
 from ..records.fixes import reinstall, remove_cached
 from ..records.model import DIRECTORY, LISTED, SYMLINK, OwnedPath, Record
 from .base import RECORD, Check
-from .difference import Difference, difference, same_file
+from .difference import RESIGNED, UNCONFIRMED, Difference, difference, same_file, signature_verdict
 
 #: kinds of path that may be something else than a regular file (see _expected_kinds)
 _NOT_PLAIN_FILES = frozenset({DIRECTORY, SYMLINK, LISTED})
@@ -97,16 +104,33 @@ def _judge(owned: OwnedPath, state: PrefixState) -> Difference | None:
     return found
 
 
+#: the words for a Mach-O file whose new signature the package cache cannot confirm
+_UNCONFIRMED = (
+    ", as conda 26.7.0 to 26.7.x leave each binary they sign again on osx-arm64;"
+    " without the package in the package cache it cannot be confirmed that only its"
+    " code signature differs"
+)
+
+
 def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | None:
     judged = _judge(owned, state)
     if judged is None:
         return None
+    severity, unconfirmed = None, ""
+    resigned = state.disk.resigned.get(owned.path)
+    if resigned is not None and judged.detail == "sha256":
+        verdict = signature_verdict(owned, resigned)
+        if verdict == RESIGNED:
+            return None  # conda's new code signature, after it hashed the file
+        if verdict == UNCONFIRMED:
+            severity, unconfirmed = WARNING, _UNCONFIRMED
     detail, what, expected, actual = judged
     message = (
         f"{what} from what {record.name}-{record.version} installed"
         if detail == "sha256"
         else f"{what}; {record.name}-{record.version} installed it"
     )
+    message += unconfirmed
     links = state.disk.stats[owned.path].st_nlink
     shared = detail in ("sha256", "size") and links > 1 and bool(record.extracted_package_dir)
     fix = reinstall(state.prefix, record, state.reinstaller, cache_copy_damaged=shared)
@@ -119,6 +143,7 @@ def _finding(record: Record, owned: OwnedPath, state: PrefixState) -> Finding | 
             fix = f"{remove_cached(record.extracted_package_dir)} && {fix}"
     return CHECK.finding(
         message,
+        severity=severity,
         package=record.stem,
         path=owned.path,
         detail=detail,

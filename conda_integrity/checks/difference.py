@@ -7,6 +7,7 @@ import os
 import stat
 from typing import Any, NamedTuple
 
+from ..observe.resigned import Resigned
 from ..records.model import SYMLINK, OwnedPath
 
 
@@ -19,6 +20,26 @@ class Difference(NamedTuple):
     what: str
     expected: dict[str, Any]
     actual: dict[str, Any]
+
+
+#: what a file conda signs again on osx-arm64 is, by :func:`signature_verdict`
+RESIGNED, UNCONFIRMED, ALTERED = "resigned", "unconfirmed", "altered"
+
+
+def signature_verdict(owned: OwnedPath, resigned: Resigned) -> str:
+    """Whether a file conda signs on a Mac, whose content is not its record's, is
+    conda's own doing (conda 26.7.0 to 26.7.x recorded it before signing it:
+    :mod:`..observe.resigned`): RESIGNED when it equals the package's file with
+    the prefix replaced outside their code signatures, and the record holds the
+    hash of that file unsigned; UNCONFIRMED when it is a Mach-O file but the
+    package cache no longer has the package's; ALTERED otherwise."""
+    if resigned.unsigned is None:
+        return ALTERED
+    if resigned.replaced is None:
+        return UNCONFIRMED
+    if resigned.replaced == owned.sha256 and resigned.unsigned == resigned.replaced_unsigned:
+        return RESIGNED
+    return ALTERED
 
 
 def kind_of(mode: int) -> str:

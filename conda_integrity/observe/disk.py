@@ -28,6 +28,7 @@ from .hashing import LARGE, Hasher, HashJob, sha256_file
 from .inodes import InodeHashes, InodeKey, inode_key
 from .known_hashes import KnownHashes
 from .modes import ModeBaseline
+from .resigned import Resigned
 from .walk import PrefixTree
 from .workers import WorkerPool, worth_a_pool
 
@@ -55,6 +56,9 @@ class PrefixDisk(DiskFacts):
     #: owned paths that cannot exist because a folder on their way is a symlink
     #: loop (an owned folder replaced by a link to itself), with that folder
     loops: dict[str, str] = field(default_factory=dict)
+    #: osx-arm64 Mach-O files conda may have signed after hashing them, whose
+    #: content is not their record's (:mod:`.resigned`)
+    resigned: dict[str, Resigned] = field(default_factory=dict)
 
 
 def owners_of(records: tuple[Record, ...]) -> Owners:

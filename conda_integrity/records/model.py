@@ -58,6 +58,9 @@ _ENTRY_POINT_TYPES = {
 }
 _PATH_TYPES = frozenset({"hardlink", "softlink", "directory", "pyc_file", *_ENTRY_POINT_TYPES})
 _HEX = frozenset("0123456789abcdef")
+#: the subdir whose binary prefix-replaced files conda signs again on a Mac, which
+#: changes their size from the package's one it records (:mod:`..observe.resigned`)
+SIGNED_SUBDIR = "osx-arm64"
 _WINDOWS = os.name == "nt"
 
 #: the largest record read: the largest in a 44,000-file environment of torch,
@@ -289,9 +292,10 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None, limits: Pa
         # a record names noarch files by package path (conda) or by installed path
         packaged = {} if relocate else _noarch_package_paths(noarch, paths_data, site_packages)
         rattler = written_by_rattler(raw)
+        signed = raw.get("subdir") == SIGNED_SUBDIR
         for number, entry in enumerate(_paths_entries(paths_data)):
             _check_entry(entry, number)
-            owned = _owned_path(entry, relocate, packaged, rattler)
+            owned = _owned_path(entry, relocate, packaged, rattler, signed)
             entries[owned.path] = owned
     for path in files:
         if path not in entries:
@@ -401,7 +405,11 @@ def _quoted(text: str) -> str:
 
 
 def _owned_path(
-    entry: dict[str, Any], relocate: dict[str, str], packaged: dict[str, str], rattler: bool
+    entry: dict[str, Any],
+    relocate: dict[str, str],
+    packaged: dict[str, str],
+    rattler: bool,
+    signed: bool,
 ) -> OwnedPath:
     recorded = entry["_path"]
     path = relocate.get(recorded, recorded)
@@ -429,6 +437,8 @@ def _owned_path(
             # conda and mamba record the package's size, which the prefix changed (mamba
             # records no placeholder: its content hash unlike the package's says so)
             size = None
+        elif mode == "binary" and signed:
+            size = None  # the package's size; a new code signature changes it
         return OwnedPath(path, FILE, sha256, size, source, mode)
     if path_type == "softlink":
         target_sha256 = _sha256_field(entry, "sha256_in_prefix") if rattler else None

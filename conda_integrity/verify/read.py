@@ -32,6 +32,7 @@ from ..observe.known_hashes import RACY_SECONDS, KnownHashes
 from ..observe.managers import reinstaller
 from ..observe.modes import ModeBaseline
 from ..observe.prefix_state import PrefixState
+from ..observe.resigned import observe_resigned
 from ..observe.site_packages import SitePackages, observe_site_packages
 from ..observe.walk import UNTRUSTED, Remembered, load_remembered, walk_prefix
 from ..progress import Progress
@@ -329,6 +330,7 @@ def read_state(
     )
     modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
     disk = observer.finish(owners, tree, tuple(checked), modes, progress)
+    disk.resigned = observe_resigned(prefix, checked, owners, disk.stats, disk.sha256)
     if checked and options.snapshot_modes:
         _snapshot_modes(latest(guard_dir(prefix)), checked, disk)
 
