@@ -17,7 +17,16 @@ if not PACKAGE.is_dir():  # pragma: no cover (an installed wheel without sources
 
 #: bottom to top; a module may import from its own layer and from those before it
 LAYERS = (
-    ("_version", "exceptions", "findings", "progress", "safe_read", "settings", "compat"),
+    (
+        "_version",
+        "exceptions",
+        "findings",
+        "progress",
+        "safe_read",
+        "settings",
+        "compat",
+        "output_schema",
+    ),
     ("store",),
     ("records",),
     ("observe",),

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import json
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -181,6 +183,35 @@ def test_wheel_holds_the_package_and_its_metadata_only(built: Built) -> None:
     }
     assert built.wheel_names() == package | dist_info
     assert built.wheel.name == f"conda_integrity-{built.version}-py3-none-any.whl"
+
+
+def test_wheel_ships_the_json_schemas_loadable_where_it_is_installed(
+    built: Built, tmp_path: Path
+) -> None:
+    from conda_integrity.output_schema import COMMON, NAMES
+
+    names = {f"conda_integrity/schemas/{name}.schema.json" for name in (*NAMES, COMMON)}
+    assert names <= built.wheel_names()
+    with zipfile.ZipFile(built.wheel) as archive:
+        archive.extractall(tmp_path)  # what an installer puts in site-packages
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from conda_integrity import output_schema\n"
+        "assert output_schema.__file__.startswith(sys.path[0]), output_schema.__file__\n"
+        "print(json.dumps({n: output_schema.schema(n)['title'] for n in output_schema.NAMES}))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    titles = json.loads(shown.stdout)
+    assert titles["verify"] == "conda integrity verify --json"
+    assert set(titles) == set(NAMES)
 
 
 def test_wheel_declares_the_conda_entry_point(built: Built) -> None:

@@ -17,6 +17,7 @@ from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda, Result
 from tests.support.fault_sweep import KILL_RUNNER
 from tests.support.helpers import (
+    check_schema,
     edit_in_place,
     findings,
     replace_file,
@@ -41,7 +42,9 @@ def repair(conda: Conda, prefix: Path | None, *args: str, **kwargs) -> Result:
 def repair_json(conda: Conda, prefix: Path, *args: str, **kwargs) -> tuple[dict, Result]:
     result = repair(conda, prefix, "--json", "-y", *args, **kwargs)
     assert result.returncode in (0, 1), str(result)
-    return json.loads(result.stdout), result
+    document = json.loads(result.stdout)
+    check_schema("repair", document)
+    return document, result
 
 
 def test_each_kind_of_damage_is_put_back_byte_for_byte(sandbox: Conda, env: Path) -> None:

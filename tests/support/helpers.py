@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from packaging.version import Version
@@ -23,6 +24,25 @@ CONDA_VERSION = Version(conda.__version__)
 STANDARD_SPECS = ("python", "libfoo=1.0", "footools", "pyfoo", "zlibby")
 
 
+@cache
+def _validator(name: str):
+    import jsonschema
+
+    from conda_integrity.output_schema import schema
+
+    return jsonschema.Draft202012Validator(schema(name))
+
+
+def check_schema(name: str, document: object) -> None:
+    """Fail unless ``document`` is valid under the schema of ``name``'s ``--json``
+    output (``conda_integrity/schemas/``), naming every error."""
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in _validator(name).iter_errors(document)
+    ]
+    assert errors == [], f"not a valid {name} document:\n" + "\n".join(errors)
+
+
 def verify_json(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
     """``conda integrity verify --json ARGS``: the document, after checking that the
     exit code agrees with it, and the run."""
@@ -30,6 +50,7 @@ def verify_json(conda: Conda, *args: str, **kwargs) -> tuple[dict, Result]:
     assert result.returncode in (0, 1), str(result)
     document = json.loads(result.stdout)
     assert result.returncode == (0 if document["ok"] else 1), str(result)
+    check_schema("verify", document)
     return document, result
 
 
