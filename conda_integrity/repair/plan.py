@@ -350,10 +350,10 @@ def _another_users(prefix: str, finding: Finding) -> str:
     uid = (finding.extra.get("transaction") or {}).get("written_by")
     who = user_name(uid) if isinstance(uid, int) else "another user"
     return (
-        f"its journal entry is {who}'s: nothing in it is run or undone by its plan; "
-        "the damage it left that verify finds is repaired as any other, and "
-        f"`conda integrity rollback -p {shlex.quote(prefix)} N` goes back to a snapshot "
-        "of yours"
+        f"its journal entry is {who}'s: repair runs nothing it names and takes no plan "
+        "or snapshot from it; the damage it left that verify finds is repaired as any "
+        f"other, and `conda integrity rollback -p {shlex.quote(prefix)} N` goes back to a "
+        "snapshot of yours"
     )
 
 
