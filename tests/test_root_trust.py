@@ -207,3 +207,23 @@ def test_whose_an_entry_is_is_told_by_its_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({**data, "written": [str(path), 0, 0.0]}))
     hand_over(tmp_path / "theirs")
     assert list(journal.newest_first(theirs)) == []
+
+
+def test_a_conda_of_the_owner_at_work_is_named_by_whose_it_is(sandbox: Conda, env: Path) -> None:
+    """The owner's entry is open and its lock held (their conda at work, as far as root
+    can tell): root's rollback waits, saying whose conda it is, not what the entry says."""
+    import fcntl
+
+    hand_over(env)
+    integrity(sandbox, "snapshot", "-p", str(env))
+    entry = plant(env, [], state="started", command="run -p / /bin/sh -c 'touch /x'")
+    lock = entry.with_suffix(".lock")
+    lock.touch()
+    hand_over(env)
+    with lock.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        result = integrity(sandbox, "rollback", "-p", str(env), "1", "--dry-run")
+    assert result.returncode == 2, str(result)
+    (line,) = result.stderr.strip().splitlines()
+    assert f"another conda is at work on {env} (pid {GONE}, nobody (uid 65534))" in line
+    assert "touch" not in line
