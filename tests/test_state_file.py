@@ -140,7 +140,7 @@ def _samples() -> dict[str, tuple[object, object]]:
             },
         ),
         "modes": (modes.ENTRY_FORMAT, {"id": "a-1-0:x", "source": "archive", "executables": []}),
-        "journal": (journal.ENTRY_FORMAT, asdict(entry)),
+        "journal": (journal.ENTRY_FORMAT, journal.saved(entry)),
         "snapshot summary": (
             snapshots.SUMMARY_FORMAT,
             {

@@ -5,6 +5,10 @@ The journal entry says what the command meant to do (its plan) and the review
 without a record, files renamed to ``.c~``, a history not written. Running the
 same command again lets conda finish the job; a ``conda create`` after removing
 the half-made prefix, which conda does not create over.
+
+An entry another user wrote (root reading the journal of an environment a user
+owns) is reported as theirs: neither its message nor its fix repeats the
+command it names, which the runner must never be led to run unread.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from ..compat import CREATE_COMMANDS, names_target
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
+from ..store import journal
 from ..store.journal import Entry
 from .base import ENVIRONMENT, Check
 
@@ -54,12 +59,39 @@ def _what_it_left(progress: dict[str, Any]) -> str:
     return "; ".join(parts) or "changed the environment"
 
 
+def _another_users(entry: Entry, prefix: str, started: str) -> Finding:
+    """The finding of an entry the runner did not write: whose it is and where, what
+    it left; the fix is the runner's own repair, never the entry's command."""
+    where = journal.where(entry)
+    return CHECK.finding(
+        f"a guarded transaction of {journal.writer_name(entry)} (pid {entry.pid}, "
+        f"{started}) did not finish: "
+        f"{_what_it_left(entry.outcome)}; its journal entry ({where}) is theirs, not "
+        "yours: nothing in it is run or acted on",
+        extra={
+            "transaction": {
+                "id": entry.id,
+                "pid": entry.pid,
+                "started": entry.started,
+                "plan": entry.plan,
+                "progress": entry.outcome,
+                "written_by": journal.writer(entry),
+                "entry": where,
+            },
+        },
+        fix=f"conda integrity repair -p {shlex.quote(prefix)}",
+    )
+
+
 def check(state: PrefixState) -> Iterator[Finding]:
     for transaction in state.transactions:
         if transaction.running:
             continue  # another conda at work now: not an interruption
         entry = transaction.entry
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.started))
+        if not journal.by_runner(entry):
+            yield _another_users(entry, state.prefix, started)
+            continue
         again = _again(entry, state.prefix)
         fix = again
         if entry.command in CREATE_COMMANDS:
@@ -80,6 +112,11 @@ def check(state: PrefixState) -> Iterator[Finding]:
             },
             fix=fix,
         )
+
+
+def of_another_user(finding: Finding) -> bool:
+    """Whether ``finding`` tells of an entry the runner did not write."""
+    return finding.code == CHECK.code and "written_by" in (finding.extra.get("transaction") or {})
 
 
 CHECK = Check(

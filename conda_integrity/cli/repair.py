@@ -59,6 +59,8 @@ def plan_lines(prefix: str, plan: Plan, solve: bool = False) -> list[str]:
     from ..verify.report import terminal_safe
 
     lines = [f"Repair plan for {terminal_safe(prefix)}:"]
+    if plan.ownership is not None:
+        lines.append(f"  note: {plan.ownership.line()}")
     specs = plan.solver_specs if solve else []
     if plan.empty and not specs:
         lines.append("  nothing to repair")
@@ -168,7 +170,9 @@ def _repair_one(prefix: str, args: Namespace) -> tuple[int, dict[str, Any]]:
                 print("\n".join(_left_lines(outcome.not_repaired)))
         else:
             print(render_outcome(outcome))
-    return outcome.exit_code, outcome.to_dict()
+    ownership = outcome.plan.ownership
+    document = {**outcome.to_dict(), "ownership": ownership.to_dict() if ownership else None}
+    return outcome.exit_code, document
 
 
 def execute(args: Namespace) -> int:

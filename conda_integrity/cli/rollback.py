@@ -67,7 +67,8 @@ def render_plan(plan: Any) -> str:
     from ..verify.report import terminal_safe
 
     head = f"Rolling back {terminal_safe(plan.prefix)} to snapshot {plan.number}:"
-    return "\n".join([head, *describe(plan)])
+    note = [f"  note: {plan.ownership.line()}"] if plan.ownership is not None else []
+    return "\n".join([head, *note, *describe(plan)])
 
 
 def execute(args: Namespace) -> int:
@@ -109,19 +110,18 @@ def execute(args: Namespace) -> int:
 def _forward(prefix: str) -> int:
     from conda.base.context import context
 
-    from ..exceptions import IntegrityInputError
     from ..progress import Progress
     from ..repair.backup import new_backup
-    from ..repair.interrupted import plan_interruption, roll_forward
+    from ..repair.interrupted import plan_forward, roll_forward
     from ..verify.read import VerifyOptions
     from ..verify.run import verify_prefix
     from .render import render_text
 
-    interruption = plan_interruption(prefix)
-    if interruption is None:
-        raise IntegrityInputError(f"{prefix} has no interrupted transaction to finish")
+    interruption = plan_forward(prefix)
     lines = [f"Finishing `{interruption.command}` in {prefix}:"]
     back = interruption.back
+    if back is not None and back.ownership is not None:
+        lines.append(f"  note: {back.ownership.line()}")
     moved = sorted({*back.aside, *back.restore}) if back is not None else []
     lines += [f"  move aside {path}" for path in moved]
     lines.append(f"  then run `{interruption.command}` again")

@@ -12,6 +12,10 @@ without a record) is moved aside into a backup: conda's unlink deletes an
 ``X.c~`` in its way, and it would write over the rest. The command is a guarded
 conda command like any other, journaled by the guard itself, in ``warn`` mode
 for that run: the interruption it finishes would make ``refuse`` stop it.
+
+Only an entry the user running us wrote is a way out: another user's entry (root
+finishing what a user left in the environment they own) is never run nor
+planned from; going forward from it is refused, saying whose it is.
 """
 
 from __future__ import annotations
@@ -42,17 +46,20 @@ class Interruption:
     back: RollbackPlan | None
     #: forward: conda's arguments to run again (the prefix named)
     forward: list[str]
+    #: the environment
+    prefix: str
 
     @property
     def command(self) -> str:
         return "conda " + shlex.join(self.forward)
 
 
-def interrupted_entry(prefix: str) -> journal.Entry | None:
+def interrupted_entry(prefix: str, by_runner: bool = True) -> journal.Entry | None:
     """The first guarded transaction that died without ending normally since the
-    last one that did (a command run after it started from a damaged prefix)."""
+    last one that did (a command run after it started from a damaged prefix), of
+    those the user running us wrote (``by_runner``) or of those another user did."""
     for guard in guard_dirs_to_read(prefix):
-        unfinished = unfinished_entries(guard)
+        unfinished = unfinished_entries(guard, by_runner)
         if unfinished:
             return unfinished[-1]
     return None
@@ -68,12 +75,41 @@ def plan_interruption(prefix: str) -> Interruption | None:
     args = list(entry.argv[1:]) or [entry.command]
     if not names_target(args):
         args[1:1] = ["-p", prefix]
-    return Interruption(entry, back, args)
+    return Interruption(entry, back, args, prefix)
+
+
+def plan_forward(prefix: str) -> Interruption:
+    """The way forward out of the prefix's interrupted transaction; IntegrityInputError
+    when there is none, or only one another user wrote (saying whose, and what the
+    runner may do instead)."""
+    interruption = plan_interruption(prefix)
+    if interruption is not None:
+        return interruption
+    theirs = interrupted_entry(prefix, by_runner=False)
+    if theirs is not None:
+        raise _refusal(prefix, theirs)
+    raise IntegrityInputError(f"{prefix} has no interrupted transaction to finish")
+
+
+def _refusal(prefix: str, entry: journal.Entry) -> IntegrityInputError:
+    """Why going forward from an entry the runner did not write is refused: whose it
+    is, where, and the runner's own commands, never the one it names."""
+    target = shlex.quote(prefix)
+    return IntegrityInputError(
+        f"the interrupted transaction of {prefix} is {journal.writer_name(entry)}'s "
+        f"({journal.where(entry)}), not yours: a command from another user's journal is "
+        "never run; read that entry, then run "
+        f"`conda integrity repair -p {target}` or `conda integrity rollback -p {target} N` "
+        "(N: a snapshot of yours) yourself"
+    )
 
 
 def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
     """Move aside what the interruption left, then run its command again in this
-    process (conda's own command line); conda's exit code."""
+    process (conda's own command line); conda's exit code. IntegrityInputError for
+    an entry the runner did not write."""
+    if not journal.by_runner(interruption.entry):
+        raise _refusal(interruption.prefix, interruption.entry)
     if interruption.entry.command in CREATE_COMMANDS:
         raise IntegrityInputError(
             "a conda create cut off half-way is not finished over its half-made prefix: "

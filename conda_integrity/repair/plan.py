@@ -8,6 +8,8 @@ Each finding is planned by its code:
   win, the one linked last by the history;
 - transaction-debris: moved aside into the backup;
 - a repair that was interrupted: finished, by relinking what it planned;
+- a transaction another user's journal tells of: nothing in their entry (its
+  command, plan, snapshot) is acted on; the damage it left is repaired as found;
 - what a solver or the user must decide (unsatisfied-dependency,
   constraint-violation, spec-drift, pip-overlap, history-mismatch) and the rest:
   not changed; the plan gives the command that would fix it.
@@ -18,6 +20,7 @@ The plan is plain data: the CLI shows it, :mod:`.run` carries it out.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,7 +44,9 @@ from ..records import package_cache
 from ..records.fixes import from_wheel
 from ..records.model import Record, build_record, read_raw
 from ..records.reader import read_records
+from ..store.paths import user_name
 from .from_snapshot import SnapshotRows, plan_snapshot_rows
+from .ownership import Ownership, belongs_to_another
 from .sources import Source, check_source
 
 #: findings about the files of one package: relinking it puts them back
@@ -142,6 +147,8 @@ class Plan:
     #: what the snapshots decide: an interrupted transaction taken back, damaged
     #: records rebuilt (:mod:`.from_snapshot`); carried out first
     snapshot: SnapshotRows | None = None
+    #: whose the environment is, when not the runner's (the files relinked become theirs)
+    ownership: Ownership | None = None
 
     @property
     def empty(self) -> bool:
@@ -244,8 +251,15 @@ def make_plan(
     """The plan for ``findings`` of the prefix ``state`` read (only those about the
     packages ``names``, when given)."""
     prefix = state.prefix
-    plan = Plan(prefix)
-    plan.snapshot = plan_snapshot_rows(prefix, [f for f in findings if selected(f, names)])
+    plan = Plan(prefix, ownership=belongs_to_another(prefix))
+    plan.snapshot = plan_snapshot_rows(
+        prefix,
+        [
+            f
+            for f in findings
+            if selected(f, names) and not interrupted_transaction.of_another_user(f)
+        ],
+    )
     plan.not_repaired += [_left(finding, why) for finding, why in plan.snapshot.left]
     records = {record.stem: record for record in state.records}
     wanted: dict[str, list[Finding]] = {}
@@ -273,6 +287,8 @@ def make_plan(
                 wanted.setdefault(record.stem, []).append(finding)
         elif code == transaction_debris.CHECK.code and finding.path:
             plan.paths.append(PathRepair(finding.path, code, finding.message))
+        elif interrupted_transaction.of_another_user(finding):
+            plan.not_repaired.append(_left(finding, _another_users(prefix, finding)))
         elif code == interrupted_transaction.CHECK.code and _is_repair(finding):
             for stem in _planned(finding):
                 wanted.setdefault(stem, []).append(finding)
@@ -327,6 +343,18 @@ def _cached_record(stem: str) -> Record | None:
             if isinstance(record, Record):
                 return record
     return None
+
+
+def _another_users(prefix: str, finding: Finding) -> str:
+    """Why an interruption another user's journal tells of is left as it is."""
+    uid = (finding.extra.get("transaction") or {}).get("written_by")
+    who = user_name(uid) if isinstance(uid, int) else "another user"
+    return (
+        f"its journal entry is {who}'s: repair runs nothing it names and takes no plan "
+        "or snapshot from it; the damage it left that verify finds is repaired as any "
+        f"other, and `conda integrity rollback -p {shlex.quote(prefix)} N` goes back to a "
+        "snapshot of yours"
+    )
 
 
 def _is_repair(finding: Finding) -> bool:

@@ -46,6 +46,7 @@ from ..store.snapshots import Snapshot, SnapshotRecord
 from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
+from .ownership import Ownership, belongs_to_another
 from .transaction import installed_records, relink
 
 META = "conda-meta"
@@ -101,6 +102,8 @@ class RollbackPlan:
     relink_why: str = "touched by the interrupted transaction"
     #: folders of paths moved aside that conda would have removed once empty
     emptied: set[str] = field(default_factory=set)
+    #: whose the environment is, when not the runner's (the files linked become theirs)
+    ownership: Ownership | None = None
 
     @property
     def to_link(self) -> list[SnapshotRecord]:
@@ -129,6 +132,7 @@ class RollbackPlan:
             "move_aside": [{"path": p, "why": why} for p, why in sorted(self.aside.items())],
             "unresolvable": [r.stem for r in self.unresolvable],
             "interrupted": [i.command for i in self.interrupted],
+            "ownership": self.ownership.to_dict() if self.ownership else None,
         }
 
 
@@ -136,12 +140,13 @@ def default_snapshot(prefix: str) -> int:
     """The snapshot taken before the last guarded transaction: while transactions
     that did not finish are open, the one before the first of them (a command run
     after an interruption started from a damaged prefix); IntegrityInputError when
-    there is none."""
+    there is none. Only the runner's own entries count: their snapshots are the
+    ones looked up."""
     for guard in guard_dirs_to_read(prefix):
-        unfinished = [entry for entry in unfinished_entries(guard) if entry.before is not None]
+        unfinished = [e for e in unfinished_entries(guard) if e.before is not None]
         if unfinished:
             return unfinished[-1].before  # type: ignore[return-value]
-        for entry in journal.newest_first(guard):
+        for entry in filter(journal.by_runner, journal.newest_first(guard)):
             if entry.state != journal.CLOSED and entry.before is not None:
                 return entry.before
     raise IntegrityInputError(
@@ -150,11 +155,14 @@ def default_snapshot(prefix: str) -> int:
     )
 
 
-def unfinished_entries(guard: StateDir) -> list[journal.Entry]:
+def unfinished_entries(guard: StateDir, by_runner: bool = True) -> list[journal.Entry]:
     """The entries that did not end normally since the last one that did (newest
-    first), but for one whose conda is at work now."""
+    first), but for one whose conda is at work now: those the runner wrote (or,
+    ``by_runner`` False, those another user did)."""
     found = []
     for entry in journal.newest_first(guard):
+        if journal.by_runner(entry) != by_runner:
+            continue
         if entry.state == journal.FINISHED:
             break
         if entry.state == journal.CLOSED:
@@ -172,7 +180,7 @@ def plan_rollback(prefix: str, number: int | None = None) -> RollbackPlan:
         number = default_snapshot(prefix)
     target = snapshots.load(guard_dir(prefix), number)
     refuse_if_running(prefix)
-    plan = RollbackPlan(prefix, number, target)
+    plan = RollbackPlan(prefix, number, target, ownership=belongs_to_another(prefix))
     plan.interrupted = _interrupted(prefix)
     touched = frozenset().union(*(i.touched for i in plan.interrupted))
     debris = walk_prefix(prefix).debris
@@ -270,14 +278,17 @@ def refuse_if_running(prefix: str) -> None:
         for entry in journal.newest_first(guard):
             open_now = entry.state in journal.OPEN_STATES and not journal.is_own(entry)
             if open_now and journal.is_running(guard, entry):
+                # another user's entry: whose it is, not the words it holds
+                what = entry.command if journal.by_runner(entry) else journal.writer_name(entry)
                 raise IntegrityInputError(
                     f"another conda is at work on {prefix} (pid {entry.pid}, "
-                    f"{entry.command}): try again once it has finished"
+                    f"{what}): try again once it has finished"
                 )
 
 
 def _interrupted(prefix: str) -> list[Interrupted]:
-    """The guarded transactions that died since the last one that ended normally."""
+    """The guarded transactions of the runner's that died since the last one that
+    ended normally (another user's plan never chooses what is relinked or moved)."""
     found = []
     for guard in guard_dirs_to_read(prefix):
         for entry in unfinished_entries(guard):

@@ -8,6 +8,13 @@ ends in any way (even SIGKILL), so "started" with a free lock means the process
 is gone without finishing, and a held lock means another conda is at work now.
 Entries and locks are opened relative to the journal's folder, never through a
 symlink (:mod:`.state_dir`).
+
+An entry read from a journal is known by its file: whose it is (the file's owner)
+and when it last changed (its ctime, which no one but root can set). Another
+user's entry (the journal of an environment they own, read by root's ``verify``)
+tells of their transaction: it may be reported, but nothing in it is the
+runner's to act on (:func:`by_runner`), and the time it claims is believed only
+up to when its file last changed (:func:`trusted_start`).
 """
 
 from __future__ import annotations
@@ -18,11 +25,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from . import schema
-from .paths import JOURNAL
-from .state_dir import StateDir
+from .paths import JOURNAL, user_name
+from .state_dir import StateDir, running_user
 from .state_file import StateFile
 
 FOLDER = JOURNAL
@@ -37,6 +44,17 @@ FINISHED = "finished"  # the command ended normally
 CLOSED = "closed"  # it did not finish, but changed nothing (a failed solve, say)
 INTERRUPTED = "interrupted"  # it did not finish and left the prefix changed
 OPEN_STATES = (STARTED, FAILED)
+
+
+class Written(NamedTuple):
+    """An entry's file, as found in its journal."""
+
+    #: its path
+    path: str
+    #: its owner: who wrote it (None: the platform has no owners of files)
+    uid: int | None
+    #: when it last changed (its ctime)
+    changed: float
 
 
 @dataclass
@@ -56,6 +74,9 @@ class Entry:
     after: int | None = None
     #: finding codes the guard reported after it, or what an interruption left
     outcome: dict[str, Any] = field(default_factory=dict)
+    #: its file, for an entry read from a journal (None: this process made it); never
+    #: saved: it is what the file is, not what it says
+    written: Written | None = field(default=None, compare=False)
 
 
 _STEMS = schema.list_of(schema.text)
@@ -126,9 +147,16 @@ def _entry_file(guard_dir: StateDir, name: str) -> StateFile:
     return StateFile.in_folder(_folder(guard_dir), name, None, durable=True)
 
 
+def saved(entry: Entry) -> dict[str, Any]:
+    """What the entry's file holds (:data:`ENTRY_FORMAT`): all it says, not its file."""
+    data = asdict(entry)
+    del data["written"]
+    return data
+
+
 def save(guard_dir: StateDir, entry: Entry) -> None:
     """Write ``entry`` (OSError when that fails)."""
-    _entry_file(guard_dir, entry.id + ".json").write(asdict(entry))
+    _entry_file(guard_dir, entry.id + ".json").write(saved(entry))
 
 
 def begin(
@@ -218,14 +246,56 @@ def _named_entries(
     guard_dir: StateDir, skipped: list[str] | None = None
 ) -> Iterator[tuple[str, Entry]]:
     """The usable entries kept with their file names, newest first."""
-    names = sorted((n for n in _folder(guard_dir).names() if n.endswith(".json")), reverse=True)
+    folder = _folder(guard_dir)
+    names = sorted((n for n in folder.names() if n.endswith(".json")), reverse=True)
     for name in names:
         data = _entry_file(guard_dir, name).read()
+        # after the read: a file put in its place since changed later still
+        info = folder.lstat(name) if data is not None else None
         # the entry's id names its files: it must be the name it was found under
-        if data is not None and schema.valid(ENTRY_FORMAT, data) and data["id"] + ".json" == name:
-            yield name, Entry(**data)
+        if (
+            data is not None
+            and info is not None
+            and schema.valid(ENTRY_FORMAT, data)
+            and data["id"] + ".json" == name
+        ):
+            uid = info.st_uid if running_user() is not None else None
+            written = Written(os.path.join(folder.path, name), uid, info.st_ctime)
+            yield name, Entry(**data, written=written)
         elif skipped is not None:
             skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
+
+
+def by_runner(entry: Entry) -> bool:
+    """Whether the user running us wrote the entry (its file is theirs, or this
+    process made it): only such an entry's command, plan, snapshot numbers and
+    times are acted on."""
+    return entry.written is None or entry.written.uid == running_user()
+
+
+def writer(entry: Entry) -> int | None:
+    """The uid of who wrote the entry (None: the platform has no owners of files)."""
+    return running_user() if entry.written is None else entry.written.uid
+
+
+def writer_name(entry: Entry) -> str:
+    """Who wrote the entry, in words ("nobody (uid 65534)")."""
+    uid = writer(entry)
+    return user_name(uid) if uid is not None else "another user"
+
+
+def where(entry: Entry) -> str:
+    """The entry's file (its id, for one this process made)."""
+    return entry.written.path if entry.written is not None else entry.id
+
+
+def trusted_start(entry: Entry) -> float:
+    """When the entry's transaction started, as far as the runner can tell: what
+    their own entry says; another user's, no later than its file last changed (an
+    entry dated in the future would outrank every later transaction)."""
+    if by_runner(entry) or entry.written is None:
+        return entry.started
+    return min(entry.started, entry.written.changed)
 
 
 def is_own(entry: Entry) -> bool:

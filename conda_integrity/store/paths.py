@@ -77,14 +77,15 @@ def untrusted_state(prefix: str) -> list[UntrustedState]:
             return [
                 UntrustedState(
                     path,
-                    f"belongs to {_user_name(info.st_uid)}, not to {_user_name(owner)}, "
+                    f"belongs to {user_name(info.st_uid)}, not to {user_name(owner)}, "
                     "who owns the environment",
                 )
             ]
     return []
 
 
-def _user_name(uid: int) -> str:
+def user_name(uid: int) -> str:
+    """The user's name with their uid (just the uid when it has no name)."""
     try:
         import pwd
 

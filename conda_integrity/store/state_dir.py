@@ -171,13 +171,16 @@ class StateDir:
 
     def exists(self, name: str) -> bool:
         """Whether anything is at ``name`` in the folder (a symlink included)."""
+        return self.lstat(name) is not None
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """What is at ``name`` in the folder (a symlink itself), or None."""
         try:
             with self.opened() as folder:
                 path, dir_fd = folder.at(name)
-                os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
-                return True
+                return os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
-            return False
+            return None
 
     def names(self) -> list[str]:
         """The names in the folder (empty when it is absent or unusable)."""

@@ -57,13 +57,15 @@ def review(
     whole-prefix read), newest first, from the journals in ``guard_dirs``; with
     ``capture``, judge and write back gone ones. A transaction that finished, in
     any of them, supersedes every one that started before it; one closed as having
-    changed nothing (a failed solve, a command refuse mode stopped) does not."""
+    changed nothing (a failed solve, a command refuse mode stopped) does not.
+    Another user's entries are ranked by when their files last changed at the
+    latest (:func:`.journal.trusted_start`), not by the times they claim."""
     open_entries: list[tuple[StateDir, journal.Entry]] = []
-    last_ended = ""
+    last_ended = float("-inf")
     for guard_dir in guard_dirs:
         for entry in journal.newest_first(guard_dir):
             if entry.state == journal.FINISHED:
-                last_ended = max(last_ended, entry.id)  # ids start with the time
+                last_ended = max(last_ended, journal.trusted_start(entry))
                 break
             if entry.state != journal.CLOSED:
                 open_entries.append((guard_dir, entry))
@@ -71,8 +73,8 @@ def review(
     # judged oldest first: what an earlier interruption left is not evidence of a
     # later command that changed nothing (refuse mode stopped it, say)
     earlier = Leftovers(set(), set())
-    for guard_dir, entry in sorted(open_entries, key=lambda pair: pair[1].id):
-        if entry.id < last_ended:
+    for guard_dir, entry in sorted(open_entries, key=lambda pair: journal.trusted_start(pair[1])):
+        if journal.trusted_start(entry) < last_ended:
             continue
         if entry.state == journal.INTERRUPTED:
             earlier.add(entry.outcome)
