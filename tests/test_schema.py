@@ -83,7 +83,9 @@ def outputs(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     assert killed.returncode == -9, str(killed)
     _run(conda, found, "verify interrupted", "integrity", "verify", *p)
     _run(conda, found, "repair interrupted --dry-run", "integrity", "repair", *p, "--dry-run")
-    _run(conda, found, "rollback --forward", "integrity", "rollback", "--forward", *p, "-y")
+    forward = ("integrity", "rollback", "--forward", *p)
+    _run(conda, found, "rollback --forward --dry-run", *forward, "--dry-run")
+    _run(conda, found, "rollback --forward", *forward, "-y")
     _run(conda, found, "error", "integrity", "verify", "-p", str(root / "nope"))
     _run(conda, found, "error of diff", "integrity", "diff", *p, "1", "2", "3")
     shutil.rmtree(root, ignore_errors=True)
@@ -143,27 +145,18 @@ STEPS = {
         0,
         lambda d: "from-snapshot" in {e["action"] for e in d["plan"]},
     ),
-    "rollback --forward": ("rollback", 0, lambda d: "pyfoo" in d["command"]),
+    "rollback --forward --dry-run": (
+        "rollback",
+        0,
+        lambda d: "pyfoo" in d["command"] and d["report"] is None,
+    ),
+    "rollback --forward": ("rollback", 0, lambda d: "pyfoo" in d["command"] and d["report"]["ok"]),
     "error": ("error", 2, lambda d: d["exception_name"] == "IntegrityInputError"),
     "error of diff": ("error", 2, lambda d: "at most two" in d["message"]),
 }
 
 
-#: rollback --forward runs the interrupted command again through conda's own command
-#: line in this process (repair/interrupted.py), which sets conda's context anew
-#: without --json: conda's transaction text, then the text report, and no JSON
-FORWARD_PRINTS_NO_JSON = pytest.mark.xfail(
-    strict=True, reason="rollback --forward --json prints conda's text and no JSON document"
-)
-
-
-@pytest.mark.parametrize(
-    "step",
-    [
-        pytest.param(step, marks=FORWARD_PRINTS_NO_JSON if step == "rollback --forward" else ())
-        for step in STEPS
-    ],
-)
+@pytest.mark.parametrize("step", list(STEPS))
 def test_every_output_validates(outputs: dict[str, Result], step: str) -> None:
     name, code, telling = STEPS[step]
     result = outputs[step]

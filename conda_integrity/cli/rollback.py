@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from argparse import ArgumentParser, Namespace
@@ -125,17 +126,28 @@ def _forward(prefix: str) -> int:
     moved = sorted({*back.aside, *back.restore}) if back is not None else []
     lines += [f"  move aside {path}" for path in moved]
     lines.append(f"  then run `{interruption.command}` again")
-    print("\n".join(lines), file=sys.stderr if context.json else sys.stdout)
+    # with --json, stdout holds our one document: the plan, conda's own output of the
+    # command run again and our notes go to stderr; conda's context is set anew for
+    # that command (without --json), so ours is read now
+    as_json = context.json
+    words = sys.stderr if as_json else sys.stdout
+    print("\n".join(lines), file=words)
     if context.dry_run:
+        if as_json:
+            print(
+                json.dumps({"command": interruption.command, "move_aside": moved, "report": None})
+            )
         return 0
     _confirm("Proceed")
     backup = new_backup(prefix)
-    code = roll_forward(interruption, backup, yes=True)
+    with contextlib.redirect_stdout(words):
+        code = roll_forward(interruption, backup, yes=True)
     if backup.items:
-        print(f"Moved aside into {backup.path} (its manifest.json says what and why).")
+        print(f"Moved aside into {backup.path} (its manifest.json says what and why).", file=words)
     report = verify_prefix(prefix, VerifyOptions(), Progress(enabled=False))
-    if context.json:
-        print(json.dumps({"command": interruption.command, "report": report.to_dict()}))
+    if as_json:
+        document = {"command": interruption.command, "move_aside": moved}
+        print(json.dumps({**document, "report": report.to_dict()}))
     else:
         print(render_text(report))
     return report.exit_code if code == 0 else 1
