@@ -178,8 +178,10 @@ def read_package_metadata(package: CachedPackage) -> None:
         with opened_below(package.pkgs_dir, (package.name, "info")) as info:
             _read_metadata(package, info)
     except NotAFolder as error:
-        where = "info" if error.part == "info" else "the package's folder"
-        package.metadata_problem = ("info", f"cannot be read: {where} {error.problem}")
+        if error.part == "info":
+            package.metadata_problem = ("info", error.problem)
+        else:  # the package's folder became something else since the listing
+            package.metadata_problem = ("info", f"cannot be reached: its folder {error.problem}")
     except OSError as error:
         package.metadata_problem = ("info", f"cannot be read: {error.strerror or error}")
 
