@@ -1,13 +1,18 @@
 """How conda-integrity opens a file that someone else may have put in its place:
-never through a symlink, never blocking on a FIFO or device, never past a size bound.
+never through a symlink, never blocking on a FIFO or device, never past a size bound;
+and how it parses such a file's JSON: UTF-8 only, nesting and size bounded, every
+failure a reason, never an exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import stat
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 #: the default bound on what is read: far above what our largest state file needs (a
 #: few tens of MB for hundreds of thousands of files), far below what would hurt
@@ -22,6 +27,17 @@ OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+#: a folder opened below another: never through a symlink, never anything but a folder
+FOLDER_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_BY_FOLDER = os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd
+#: the deepest nesting of lists and objects a JSON file read here may have: conda's
+#: own files nest 4 deep; Python's parser itself stops near 1,000 (RecursionError)
+MAX_JSON_DEPTH = 64
 
 
 class FileRead(NamedTuple):
@@ -120,3 +136,114 @@ def read_regular_file(
     (not a symlink, FIFO, device or folder) of at most ``max_bytes`` that belongs to
     ``owner`` (if given), else None."""
     return read_file(path, max_bytes, dir_fd=dir_fd, owner=owner).data
+
+
+class JsonRead(NamedTuple):
+    """What reading a JSON file gave: its value, or why there is none."""
+
+    value: Any
+    #: why there is no value: ABSENT, or other words that complete "it ..."
+    problem: str | None = None
+
+
+#: the problem of JSON nested deeper than Python's parser goes
+TOO_DEEP = "nests lists or objects too deep to be read"
+
+
+def parse_json(data: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> JsonRead:
+    """The JSON value of ``data`` (UTF-8 text, lists and objects nested at most
+    ``max_depth`` deep; None: as deep as Python's parser goes, for large files
+    whose every node a walk would cost), or why it has none."""
+    if not data.strip():
+        return JsonRead(None, "is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return JsonRead(None, f"is not UTF-8 text ({error.reason} at byte {error.start})")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        return JsonRead(None, f"is not valid JSON ({error})")
+    except (RecursionError, MemoryError):
+        return JsonRead(None, TOO_DEEP)
+    if max_depth is not None and _depth_over(value, max_depth):
+        return JsonRead(None, f"nests lists or objects more than {max_depth} deep")
+    return JsonRead(value)
+
+
+def _depth_over(value: Any, max_depth: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``max_depth`` deep (walked
+    without recursion, so that no later recursive walk of it can fail)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def read_json(
+    path: str,
+    max_bytes: int = MAX_BYTES,
+    *,
+    dir_fd: int | None = None,
+    max_depth: int | None = MAX_JSON_DEPTH,
+) -> JsonRead:
+    """The JSON value of the file ``path`` read as :func:`read_file` reads it, parsed
+    as :func:`parse_json` parses it; else why there is none."""
+    read = read_file(path, max_bytes, dir_fd=dir_fd)
+    if read.data is None:
+        return JsonRead(None, read.problem)
+    return parse_json(read.data, max_depth)
+
+
+@contextlib.contextmanager
+def opened_below(base: str, parts: tuple[str, ...]) -> Iterator[tuple[str, int | None]]:
+    """``(path, dir_fd)`` of the folder ``base/parts...``: ``base`` opened as named,
+    each part below it without following a symlink and only if it is a folder
+    (lstat first: a FIFO or device is never opened). For :func:`read_file`'s
+    ``dir_fd``; where the platform has no folder handles, ``dir_fd`` is None and
+    the path was walked with lstat. OSError naming the part when one is no folder.
+    """
+    path = base
+    if not _BY_FOLDER:  # pragma: no cover (Windows)
+        for part in parts:
+            path = os.path.join(path, part)
+            _check_folder(os.lstat(path).st_mode, part)
+        yield path, None
+        return
+    fd = os.open(base, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for part in parts:
+            if part in ("", ".", "..") or os.sep in part:
+                raise OSError(errno.EINVAL, "not a file name", part)
+            _check_folder(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode, part)
+            below = os.open(part, FOLDER_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = below
+            path = os.path.join(path, part)
+        yield path, fd
+    finally:
+        os.close(fd)
+
+
+class NotAFolder(OSError):
+    """A part of a path that :func:`opened_below` would not open: ``problem`` says why."""
+
+    def __init__(self, part: str, problem: str) -> None:
+        super().__init__(errno.ENOTDIR, problem, part)
+        self.part, self.problem = part, problem
+
+
+def _check_folder(mode: int, part: str) -> None:
+    if stat.S_ISREG(mode):
+        raise NotAFolder(part, "is a file, not a folder")
+    if not stat.S_ISDIR(mode):
+        raise NotAFolder(part, not_regular(mode))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conda_integrity.observe.known_hashes import RACY_SECONDS
+from tests.support.audit_open import audited_run
 from tests.support.conda_cli import Conda
 from tests.support.helpers import (
     edit_in_place,
@@ -423,12 +424,14 @@ def test_log_says_which_entries_it_skipped(sandbox: Conda, lived_in: Path) -> No
 
 def test_a_fifo_in_place_of_a_journal_lock(sandbox: Conda, env: Path, tmp_path: Path) -> None:
     """A transaction killed mid-way leaves its entry open and its lock file; a FIFO
-    there must not make verify or the next install wait."""
+    there is never opened, and makes neither verify nor the next install wait."""
     kill_mid_transaction(sandbox, env, tmp_path / "handshake", "libfoo=2.0", "slowpost", **WARN)
     (lock,) = (env / "conda-meta" / "integrity" / "journal").glob("*.lock")
     lock.unlink()
     os.mkfifo(lock)
-    report = verify(sandbox, env, timeout=120)
+    log = tmp_path / "opened.log"
+    report = verify(sandbox, env, timeout=120, **audited_run(log, {lock.name}))
     assert ("interrupted-transaction", None) in summary(report)
+    assert log.read_text() == ""  # not even opened without waiting
     installed = sandbox.install(env, "slowpost", env=WARN, timeout=120)
     assert "Traceback" not in installed.stderr

@@ -294,3 +294,59 @@ def test_unreadable_state_is_ignored_and_rebuilt(sandbox: Conda, env: Path, what
     else:  # kept in the user's cache instead
         (own,) = users_state(sandbox)
         assert (own / "hash-cache.json").is_file()
+
+
+# -- a conda-meta that is a symlink out of the prefix --------------------------------
+
+
+def _meta_moved_out(env: Path, elsewhere: Path) -> Path:
+    """The environment's conda-meta moved to ``elsewhere``, a symlink left in its place."""
+    shutil.move(env / "conda-meta", elsewhere)
+    (env / "conda-meta").symlink_to(elsewhere, target_is_directory=True)
+    return elsewhere
+
+
+@needs_root
+def test_a_conda_meta_of_another_user_is_not_read(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    """conda-meta leads out of the prefix to a folder another user owns: they could
+    write its records, so they are not verified as the environment's: exit 2, one
+    line naming the link, its target and its owner."""
+    target = _meta_moved_out(env, tmp_path / "their-meta")
+    hand_over(target)
+    before = fingerprint(target)
+    for args in ((), ("--json",)):
+        result = sandbox.verify(env, *args, timeout=120)
+        assert result.returncode == 2, str(result)
+        assert "Traceback" not in result.stderr
+        words = (
+            f"{env}: its conda-meta is a symbolic link to {target}, a folder of uid {OTHER}, "
+            "who is neither you (uid 0) nor the environment's owner (uid 0): "
+            "its records are not read"
+        )
+        if args:
+            assert json.loads(result.stdout)["message"] == words
+        else:
+            (line,) = result.stderr.strip().splitlines()
+            assert line.endswith(words)
+    snapshot = sandbox.run("integrity", "snapshot", "-p", str(env), check=False, timeout=120)
+    assert snapshot.returncode == 2 and "its records are not read" in snapshot.stderr
+    assert fingerprint(target) == before  # nothing read into our state, nothing written
+
+
+def test_a_conda_meta_of_ones_own_elsewhere_is_read_as_conda_reads_it(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    """A user who moved conda-meta to a folder of their own and linked it back: conda
+    reads it through the link, and so does verify, without a warning; our state is
+    kept in the user's cache (never written through the link)."""
+    target = _meta_moved_out(env, tmp_path / "my-meta")
+    (env / "include" / "foo.h").unlink()
+    state_before = fingerprint(target / "integrity")
+    report = verify(sandbox, env, timeout=120)
+    assert summary(report) == {("missing-file", "include/foo.h")}
+    assert summary(verify(sandbox, env, timeout=120)) == {("missing-file", "include/foo.h")}
+    assert fingerprint(target / "integrity") == state_before
+    (own,) = users_state(sandbox)
+    assert (own / "hash-cache.json").is_file()

@@ -17,14 +17,16 @@ the archive's file name, next to the folder.
 from __future__ import annotations
 
 import os
+from stat import S_ISREG
 from typing import Any, NamedTuple
 
 from ..findings import ERROR, Finding
 from ..observe.cached_files import CacheDisk, archive_digest_of, archive_size_of
 from ..observe.cached_packages import CachedPackage
 from ..records.model import DIRECTORY, FILE, SYMLINK, OwnedPath
+from ..safe_read import not_regular
 from .base import PACKAGE_CACHE, Check
-from .difference import Difference, difference
+from .difference import Difference, difference, kind_of
 
 _EXPECTED_KIND = {FILE: "file", SYMLINK: "symlink", DIRECTORY: "directory"}
 
@@ -79,12 +81,22 @@ def _judge_path(package: CachedPackage, owned: OwnedPath, disk: CacheDisk) -> Di
 
 def _judge_archive(package: CachedPackage, disk: CacheDisk) -> Damage | None:
     archive = package.archive
-    if archive is None or package.repodata_record is None:
+    if archive is None:
         return None
     name = os.path.basename(archive)
     info = disk.stats.get(archive)
     if info is None:
         return None  # gone since the scan, or unreadable (reported as such)
+    if not S_ISREG(info.st_mode):  # a folder, a FIFO, a symlink: never opened, never conda's
+        actual_kind = {"type": kind_of(info.st_mode)}
+        return Damage(
+            package,
+            name,
+            Difference("type", not_regular(info.st_mode), {"type": "file"}, actual_kind),
+            in_archive=True,
+        )
+    if package.repodata_record is None:
+        return None  # nothing to compare it with
     size = archive_size_of(package)
     if size is not None and info.st_size != size:
         what = f"is {info.st_size} bytes, not {size} (info/repodata_record.json)"
@@ -139,7 +151,7 @@ def finding(damage: Damage, environments: list[str], fix: str) -> Finding:
     elif damage.in_archive:
         message += ": conda extracts this archive again whenever the extracted folder is gone"
     elif detail == "metadata":
-        message = f"{what}: conda cannot install the package from this cache"
+        message = f"{what}: the package in this cache cannot be checked, nor repaired from"
     if damage.shared_content:
         if environments:
             count = len(environments)

@@ -114,7 +114,7 @@ class CacheObserver:
     def _archive(self, package: CachedPackage) -> None:
         """The archive: its size, and (unless fast) its digest, on a worker thread."""
         archive, digest = package.archive, archive_digest_of(package)
-        if archive is None or package.repodata_record is None:
+        if archive is None:
             return
         try:
             info = self.disk.stats[archive] = os.lstat(archive)
@@ -175,7 +175,9 @@ class CacheObserver:
             owned.kind == SYMLINK and os.path.join(folder, owned.path) in self.disk.link_targets
             for owned in package.paths
         )
-        if has_links and package.archive is not None:
-            links = _read_archive_links(package.archive)
+        archive = self.disk.stats.get(package.archive) if package.archive is not None else None
+        # only a regular file is opened (a FIFO there would never answer)
+        if has_links and archive is not None and S_ISREG(archive.st_mode):
+            links = _read_archive_links(package.archive)  # type: ignore[arg-type]
             if links is not None:
                 self.disk.archive_links[folder] = links

@@ -22,12 +22,25 @@ followed here, read-only:
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records.model import DIRECTORY, FILE, LISTED, SYMLINK, OwnedPath, unsafe_path
+from ..records.model import (
+    DIRECTORY,
+    FILE,
+    LISTED,
+    MAX_RECORD_BYTES,
+    SYMLINK,
+    OwnedPath,
+    PathLimits,
+    impossible_path,
+    path_entry_problem,
+    shown_value,
+    unsafe_path,
+)
+from ..safe_read import ABSENT, NotAFolder, opened_below, read_file, read_json
 
 ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
 HOLD_EXTENSION = ".c~"  # conda.base.constants.CONDA_TEMP_EXTENSION
@@ -88,19 +101,16 @@ class CacheScan:
     unreadable: str | None = None
 
 
-def _read_json(path: str) -> tuple[Any, str | None]:
-    """(parsed, None) or (None, why not) for a metadata file."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
+def _read_json(info: tuple[str, int | None], name: str) -> tuple[Any, str | None]:
+    """(parsed, None) or (None, why not) for the metadata file ``name`` in the open
+    ``info/`` folder: read as the prefix's records are (:mod:`..safe_read`)."""
+    folder, fd = info
+    read = read_json(
+        name if fd is not None else os.path.join(folder, name), MAX_RECORD_BYTES, dir_fd=fd
+    )
+    if read.problem == ABSENT:
         return None, "is missing"
-    except OSError as error:
-        return None, f"cannot be read: {error.strerror or error}"
-    try:
-        return json.loads(data), None
-    except (UnicodeDecodeError, ValueError) as error:
-        return None, f"is not valid JSON ({error})"
+    return read.value, read.problem
 
 
 def scan_pkgs_dir(pkgs_dir: str) -> CacheScan:
@@ -130,12 +140,12 @@ def scan_pkgs_dir(pkgs_dir: str) -> CacheScan:
             (name + ext for ext in ARCHIVE_EXTENSIONS if name + ext in names),
             None,
         )
-        if os.path.isfile(os.path.join(info, "index.json")):
+        if _holds_metadata(info):
             package = CachedPackage(pkgs_dir, name)
             if archive is not None:
                 package.archive = os.path.join(pkgs_dir, archive)
             scan.packages.append(package)
-        elif archive is not None or os.path.isdir(info):
+        elif archive is not None or os.path.lexists(info):
             scan.skipped.append(
                 (
                     name,
@@ -146,23 +156,61 @@ def scan_pkgs_dir(pkgs_dir: str) -> CacheScan:
     return scan
 
 
+def _holds_metadata(info: str) -> bool:
+    """Whether ``info`` makes its folder an extracted package: it has ``index.json``
+    (as conda sees it), or it is no plain folder (a symlink, a FIFO), which is read
+    no further and reported."""
+    try:
+        mode = os.lstat(info).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISDIR(mode) or os.path.lexists(os.path.join(info, "index.json"))
+
+
 def read_package_metadata(package: CachedPackage) -> None:
-    """Fill in what ``info/`` says the package holds; damage goes to ``metadata_problem``."""
-    info = os.path.join(package.folder, "info")
-    index, problem = _read_json(os.path.join(info, "index.json"))
-    if problem is not None or not isinstance(index, dict):
-        package.metadata_problem = ("info/index.json", problem or "is not a JSON object")
+    """Fill in what ``info/`` says the package holds; damage goes to ``metadata_problem``.
+
+    ``info/`` and its files are read as the prefix's records are: never through a
+    symlink (``info/`` itself included), never a FIFO or device, size and nesting
+    bounded; every field the check uses has the type and form conda gives it.
+    """
+    try:
+        with opened_below(package.pkgs_dir, (package.name, "info")) as info:
+            _read_metadata(package, info)
+    except NotAFolder as error:
+        if error.part == "info":
+            package.metadata_problem = ("info", error.problem)
+        else:  # the package's folder became something else since the listing
+            package.metadata_problem = ("info", f"cannot be reached: its folder {error.problem}")
+    except OSError as error:
+        package.metadata_problem = ("info", f"cannot be read: {error.strerror or error}")
+
+
+def _read_metadata(package: CachedPackage, info: tuple[str, int | None]) -> None:
+    index, problem = _read_json(info, "index.json")
+    if problem is None:
+        problem = _fields_problem(index, _INDEX_FIELDS)
+    if problem is not None:
+        package.metadata_problem = ("info/index.json", problem)
         return
     package.index = index
-    record, problem = _read_json(os.path.join(info, "repodata_record.json"))
-    package.repodata_record = record if problem is None and isinstance(record, dict) else None
-    if package.repodata_record is not None:
-        fn = package.repodata_record.get("fn")
-        # the archive conda downloaded: the record names it
+    record, problem = _read_json(info, "repodata_record.json")
+    if problem == "is missing":  # conda writes it last: an extraction without it
+        record = None
+    elif problem is None:
+        problem = _fields_problem(record, _RECORD_FIELDS)
+    if problem is not None:
+        package.metadata_problem = ("info/repodata_record.json", problem)
+        return
+    package.repodata_record = record
+    if record is not None:
+        fn = record.get("fn")
+        # the archive conda downloaded: the record names it (whatever is there: an
+        # archive that is no regular file is damage, not an absent archive)
         if isinstance(fn, str) and os.path.basename(fn) == fn and fn.endswith(ARCHIVE_EXTENSIONS):
             archive = os.path.join(package.pkgs_dir, fn)
-            package.archive = archive if os.path.isfile(archive) else None
-    paths, problem = _read_json(os.path.join(info, "paths.json"))
+            package.archive = archive if os.path.lexists(archive) else None
+    paths, problem = _read_json(info, "paths.json")
     if problem == "is missing":
         _read_files_list(package, info)
         return
@@ -170,55 +218,87 @@ def read_package_metadata(package: CachedPackage) -> None:
         package.metadata_problem = ("info/paths.json", problem)
         return
     try:
-        package.paths = _paths_json_entries(paths)
+        package.paths = _paths_json_entries(paths, PathLimits.of(package.pkgs_dir))
     except ValueError as error:
         package.metadata_problem = ("info/paths.json", str(error))
 
 
-def _read_files_list(package: CachedPackage, info: str) -> None:
+#: what the fields the checks use must be, where they are given (null: not given)
+_TEXT, _HEX64, _HEX32, _BYTES = "text", "64 hex digits", "32 hex digits", "a whole number of bytes"
+_INDEX_FIELDS = {"name": _TEXT, "version": _TEXT, "build": _TEXT}
+_RECORD_FIELDS = {**_INDEX_FIELDS, "fn": _TEXT, "sha256": _HEX64, "md5": _HEX32, "size": _BYTES}
+
+
+def _fields_problem(data: Any, fields: dict[str, str]) -> str | None:
+    """Why a metadata object cannot be true (not an object, a field of another
+    type or form than conda gives it), or None."""
+    if not isinstance(data, dict):
+        return f"holds {shown_value(data)}, not a JSON object"
+    for key, expected in fields.items():
+        value = data.get(key)
+        if value is None or (value == "" and expected in (_HEX64, _HEX32)):
+            continue
+        if expected == _BYTES:
+            good = type(value) is int and value >= 0
+        elif not isinstance(value, str):
+            good = False
+        elif expected == _TEXT:
+            good = bool(value)
+        else:
+            good = len(value) == (64 if expected == _HEX64 else 32) and _HEX.issuperset(
+                value.lower()
+            )
+        if not good:
+            return f"gives {key!r} as {shown_value(value)}, not {expected}"
+    return None
+
+
+def _read_files_list(package: CachedPackage, info: tuple[str, int | None]) -> None:
     """Packages built before paths.json: ``info/files`` lists the paths, nothing more."""
-    try:
-        with open(os.path.join(info, "files"), encoding="utf-8", errors="surrogateescape") as f:
-            lines = [line.rstrip("\r\n") for line in f]
-    except FileNotFoundError:
+    folder, fd = info
+    read = read_file(
+        "files" if fd is not None else os.path.join(folder, "files"), MAX_RECORD_BYTES, dir_fd=fd
+    )
+    if read.problem == ABSENT:
         package.metadata_problem = (
             "info/paths.json",
             "is missing, and so is info/files: conda cannot tell what the package holds",
         )
         return
-    except OSError as error:
-        package.metadata_problem = ("info/files", f"cannot be read: {error.strerror or error}")
+    if read.data is None:
+        package.metadata_problem = ("info/files", read.problem or "cannot be read")
         return
+    lines = read.data.decode("utf-8", "surrogateescape").splitlines()
+    limits = PathLimits.of(package.pkgs_dir)
     paths = []
     for line in lines:
         if not line:
             continue
-        reason = unsafe_path(line)
+        reason = unsafe_path(line) or impossible_path(line, limits)
         if reason:
-            package.metadata_problem = ("info/files", f"lists {line!r}, {reason}")
+            package.metadata_problem = ("info/files", f"lists {shown_value(line)}, {reason}")
             return
         paths.append(OwnedPath(line, LISTED, source=line))
     package.paths = tuple(paths)
 
 
-def _paths_json_entries(data: Any) -> tuple[OwnedPath, ...]:
+def _paths_json_entries(data: Any, limits: PathLimits) -> tuple[OwnedPath, ...]:
     if not isinstance(data, dict) or not isinstance(data.get("paths"), list):
         raise ValueError("has no list of paths")
     entries = []
-    for entry in data["paths"]:
-        path = entry.get("_path") if isinstance(entry, dict) else None
-        if not isinstance(path, str):
-            raise ValueError("has an entry without a '_path'")
-        reason = unsafe_path(path)
+    for number, entry in enumerate(data["paths"]):
+        problem = path_entry_problem(entry, number)
+        if problem is not None:
+            raise ValueError(problem)
+        path = entry["_path"]
+        reason = unsafe_path(path) or impossible_path(path, limits)
         if reason:
-            raise ValueError(f"lists {path!r}, {reason}")
-        kind = _KINDS.get(entry.get("path_type", "hardlink"), LISTED)
-        sha256 = entry.get("sha256")
-        if not (isinstance(sha256, str) and len(sha256) == 64 and _HEX.issuperset(sha256.lower())):
-            sha256 = None
-        size = entry.get("size_in_bytes")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            size = None
+            raise ValueError(f"lists {shown_value(path)}, {reason}")
+        path_type = entry.get("path_type", "hardlink")
+        if path_type not in _KINDS:  # conda's, but not of a package (pyc, entry points)
+            raise ValueError(f"gives {shown_value(path)} the path_type {path_type!r} of no package")
+        kind = _KINDS[path_type]
+        sha256, size = entry.get("sha256"), entry.get("size_in_bytes")
         if kind != FILE:  # what builders record for links and folders varies: not compared
             sha256 = size = None
         entries.append(OwnedPath(path, kind, sha256 and sha256.lower(), size, source=path))

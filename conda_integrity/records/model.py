@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..safe_read import ABSENT, read_file
+from ..safe_read import ABSENT, TOO_DEEP, parse_json, read_file
 
 # The kinds of owned path, after conda's path types
 FILE = "file"  # hardlink or copy of a regular file (path_type "hardlink")
@@ -182,16 +182,13 @@ def parse_raw(file: str, data: bytes) -> dict[str, Any] | BadRecord:
             return BadRecord(file, f"{reason}: {_NOT_UTF8}")
     if b"\x00" in data[:4]:  # JSON starts with ASCII: UTF-16 or UTF-32 without a mark
         return BadRecord(file, f"is UTF-16 or UTF-32 text (it has NUL bytes): {_NOT_UTF8}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return BadRecord(file, f"is not UTF-8 text ({error.reason} at byte {error.start})")
-    try:
-        raw = json.loads(text)
-    except ValueError as error:
-        return BadRecord(file, f"is not valid JSON ({error})")
-    except RecursionError:
-        return BadRecord(file, "nests lists or objects too deep to be read (conda cannot either)")
+    # records are large: nesting bounded by the parser alone, no walk of every node
+    parsed = parse_json(data, max_depth=None)
+    if parsed.problem == TOO_DEEP:
+        return BadRecord(file, f"{TOO_DEEP} (conda cannot either)")
+    if parsed.problem is not None:
+        return BadRecord(file, parsed.problem)
+    raw = parsed.value
     if not isinstance(raw, dict):
         return BadRecord(file, f"holds a JSON {type(raw).__name__}, not an object")
     return raw
@@ -305,7 +302,7 @@ def _build(stem: str, raw: dict[str, Any], site_packages: str | None, limits: Pa
             reason = _unsafe(path) if path is not None else None
             if path is not None and reason is not None:
                 raise _Corrupt(f"lists {_quoted(path)}, {reason}")
-        reason = _impossible(owned.path, limits)
+        reason = impossible_path(owned.path, limits)
         if reason:
             raise _Corrupt(f"lists {_quoted(owned.path)}, {reason}")
 
@@ -363,7 +360,22 @@ _EXPECTED = {
 }
 
 
-def _check_entry(entry: dict[str, Any], number: int) -> None:
+def path_entry_problem(entry: Any, number: int) -> str | None:
+    """Why entry ``number`` of a package's ``info/paths.json`` cannot be true, or None:
+    the checks each entry of a record's ``paths_data`` gets."""
+    if not isinstance(entry, dict):
+        return f"has an entry ({number}) that is {shown_value(entry)}"
+    if not isinstance(entry.get("_path"), str):
+        return f"gives entry {number} a '_path' that is {shown_value(entry.get('_path'))}"
+    try:
+        _check_entry(entry, number, "entry")
+        _sha256_field(entry, "sha256")
+    except _Corrupt as error:
+        return str(error)
+    return None
+
+
+def _check_entry(entry: dict[str, Any], number: int, listing: str = "paths_data entry") -> None:
     """Every field conda defines for a path entry has the type conda gives it."""
     for key, value in entry.items():
         types = _ENTRY_FIELDS.get(key)
@@ -381,7 +393,7 @@ def _check_entry(entry: dict[str, Any], number: int) -> None:
             break
     else:
         return
-    where = f"{_quoted(entry['_path'])} (paths_data entry {number})"
+    where = f"{_quoted(entry['_path'])} ({listing} {number})"
     expected = _EXPECTED.get(key, "text")
     raise _Corrupt(f"gives {where} a {key!r} that is {shown_value(value)}, not {expected}")
 
@@ -555,8 +567,9 @@ def _unsafe(path: str) -> str | None:
     return None
 
 
-def _impossible(path: str, limits: PathLimits) -> str | None:
-    """Why ``path`` cannot exist in the prefix on its file system, or None."""
+def impossible_path(path: str, limits: PathLimits) -> str | None:
+    """Why ``path`` cannot exist in its folder (a prefix, a cached package) on the
+    file system of these ``limits``, or None."""
     if path.isascii():
         if len(path) <= limits.name_bytes and len(path) <= limits.path_bytes:
             return None  # the common case, and no name in it can be too long

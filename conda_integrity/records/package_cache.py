@@ -10,12 +10,13 @@ the same name, version and build string is another package.
 
 from __future__ import annotations
 
-import json
 import os
+import stat
+from collections.abc import Callable
 from functools import cache
 from typing import Any, Optional
 
-from ..safe_read import read_regular_file
+from ..safe_read import read_json
 from .model import MAX_RECORD_BYTES, Record
 
 ARCHIVE_EXTENSIONS = (".conda", ".tar.bz2")
@@ -38,15 +39,28 @@ def _identity(record: Record) -> Identity:
 
 
 def _read_json(path: str) -> Any:
-    """The parsed file, or None when it is absent or unusable (not a regular file,
-    larger than any record, not JSON)."""
-    data = read_regular_file(path, MAX_RECORD_BYTES)
-    if data is None:
-        return None
+    """The parsed file, or None when it is absent or unusable (read as the prefix's
+    records are: not a regular file, larger than any record, not JSON)."""
+    return read_json(path, MAX_RECORD_BYTES).value
+
+
+def _is(path: str, kind: Callable[[int], bool]) -> bool:
+    """Whether ``path`` itself (a symlink not followed) is of ``kind`` (S_ISDIR, S_ISREG)."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return None
+        return kind(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _plain_package_folder(folder: str) -> bool:
+    """Whether ``folder`` is an extracted package reached through no symlink of its
+    own: a folder with an ``info/`` folder that holds a regular ``index.json``."""
+    info = os.path.join(folder, "info")
+    return (
+        _is(folder, stat.S_ISDIR)
+        and _is(info, stat.S_ISDIR)
+        and _is(os.path.join(info, "index.json"), stat.S_ISREG)
+    )
 
 
 def _same_archive(identity: Identity, repodata_record: Any) -> bool:
@@ -70,7 +84,7 @@ def _extracted_dir(stem: str, recorded: str | None, identity: Identity) -> str |
     candidates += [os.path.join(pkgs_dir, stem) for pkgs_dir in pkgs_dirs()]
     for candidate in candidates:
         info = os.path.join(candidate, "info")
-        if os.path.isdir(info) and _same_archive(
+        if _plain_package_folder(candidate) and _same_archive(
             identity, _read_json(os.path.join(info, "repodata_record.json"))
         ):
             return candidate
@@ -85,7 +99,7 @@ def tarball(record: Record) -> str | None:
         for pkgs_dir in pkgs_dirs()
         for extension in ARCHIVE_EXTENSIONS
     ]
-    return next((c for c in candidates if os.path.isfile(c)), None)
+    return next((c for c in candidates if _is(c, stat.S_ISREG)), None)
 
 
 def matching_extracted_dir(record: Record, caches: tuple[str, ...]) -> str | None:
@@ -106,9 +120,7 @@ def matching_extracted_dir(record: Record, caches: tuple[str, ...]) -> str | Non
             if not name or name in (".", ".."):
                 continue
             folder = os.path.join(pkgs_dir, name)
-            if os.path.islink(folder) or not os.path.isfile(
-                os.path.join(folder, "info", "index.json")
-            ):
+            if not _plain_package_folder(folder):
                 continue
             repodata_record = _read_json(os.path.join(folder, "info", "repodata_record.json"))
             if _same_archive(identity, repodata_record):

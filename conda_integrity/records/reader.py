@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,14 +23,47 @@ from .seen import RecordKey, SeenRecords, digest_of
 
 
 def not_an_environment(prefix: str) -> str | None:
-    """Why ``prefix`` (absolute) is no conda environment, or None when it is one."""
+    """Why ``prefix`` (absolute) is no conda environment, or None when it is one.
+
+    A ``conda-meta`` that is a symlink leaving the prefix for a folder that belongs
+    to neither the user running us nor the environment's owner is not one either:
+    its records are someone else's to write (:func:`untrusted_records`)."""
     if not os.path.lexists(prefix):
         return "it does not exist"
     if not os.path.isdir(prefix):
         return "it is not a folder"
     if not os.path.isdir(os.path.join(prefix, "conda-meta")):
         return "it has no conda-meta folder"
-    return None
+    return untrusted_records(prefix)
+
+
+#: how :func:`untrusted_records`'s reasons begin
+UNTRUSTED_META = "its conda-meta is a symbolic link"
+
+
+def untrusted_records(prefix: str) -> str | None:
+    """Why the records of ``prefix`` are not read: its ``conda-meta`` is a symlink
+    whose target lies outside the prefix and belongs to another user than the one
+    running us and the one who owns the prefix (who could change them under us, as
+    they could not change a ``conda-meta`` inside the prefix); else None. A link
+    the user made to a folder of their own is theirs, and read as conda reads it."""
+    meta = os.path.join(prefix, "conda-meta")
+    try:
+        if not stat.S_ISLNK(os.lstat(meta).st_mode) or not hasattr(os, "geteuid"):
+            return None
+        target, inside = os.path.realpath(meta), os.path.realpath(prefix)
+        if target == inside or target.startswith(inside.rstrip(os.sep) + os.sep):
+            return None  # a link within the prefix
+        owner, prefix_owner = os.stat(target).st_uid, os.stat(prefix).st_uid
+    except OSError:
+        return None  # gone meanwhile: reading it says so
+    if owner in (os.geteuid(), prefix_owner):
+        return None
+    return (
+        f"{UNTRUSTED_META} to {target}, a folder of uid {owner}, who is neither you "
+        f"(uid {os.geteuid()}) nor the environment's owner (uid {prefix_owner}): "
+        "its records are not read"
+    )
 
 
 def check_prefix(prefix: str) -> str:
@@ -38,6 +72,8 @@ def check_prefix(prefix: str) -> str:
     reason = not_an_environment(prefix)
     if reason == "it does not exist":
         raise IntegrityInputError(f"no conda environment at {prefix}: {reason}")
+    if reason is not None and reason.startswith(UNTRUSTED_META):
+        raise IntegrityInputError(f"{prefix}: {reason}")
     if reason is not None:
         raise IntegrityInputError(f"{prefix} is not a conda environment: {reason}")
     return prefix

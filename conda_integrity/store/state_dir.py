@@ -22,15 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import IO, NamedTuple
 
-from ..safe_read import MAX_BYTES, OPEN_FLAGS, read_regular_file
+from ..safe_read import FOLDER_FLAGS, MAX_BYTES, OPEN_FLAGS, read_regular_file
 
-#: a folder below the base: never through a symlink, never anything but a folder
-FOLDER_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_DIRECTORY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
 #: a file we create: never through a symlink, never over an existing file
 NEW_FILE_FLAGS = (
     os.O_WRONLY
@@ -213,6 +206,9 @@ class StateDir:
         try:
             with self.opened() as folder:
                 path, dir_fd = folder.at(name)
+                # lstat first: a FIFO or device there is never opened at all
+                if not stat.S_ISREG(os.stat(path, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                    return None
                 fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
         except OSError:
             return None

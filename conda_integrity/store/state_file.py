@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..safe_read import MAX_BYTES
+from ..safe_read import MAX_BYTES, parse_json
 from .atomic_write import write_atomic
 from .paths import guard_dir
 from .state_dir import StateDir
@@ -78,10 +78,8 @@ class StateFile:
         raw = self.folder.read(self.name, self.max_bytes)
         if raw is None:
             return None
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
-            return None
+        # not JSON, or nested too deep to parse: None; large: no walk of every node
+        data = parse_json(raw, max_depth=None).value
         if not isinstance(data, dict):
             return None
         header = self._header()
