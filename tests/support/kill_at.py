@@ -51,6 +51,11 @@ PATH_ARGS = {
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
+def _folder(path: str) -> str:
+    """``path`` resolved, ending in one separator (``/`` stays ``/``)."""
+    return os.path.join(os.path.realpath(path), "")
+
+
 class Counter:
     def __init__(
         self,
@@ -62,8 +67,8 @@ class Counter:
         signal_number: int = signal.SIGKILL,
     ):
         self.signal_number = signal_number
-        self.roots = [os.path.realpath(root) for root in roots if root]
-        self.skipped = [os.path.realpath(folder) for folder in skipped if folder]
+        self.roots = [_folder(root) for root in roots if root]
+        self.skipped = [_folder(folder) for folder in skipped if folder]
         self.kill_at = kill_at
         self.match = match
         self.count = 0
@@ -90,9 +95,10 @@ class Counter:
     def _inside(self, path: str) -> bool:
         if self.match and self.match not in path:
             return False
-        if any(path == folder or path.startswith(folder + os.sep) for folder in self.skipped):
+        below = os.path.join(path, "")  # a root itself counts as inside it
+        if any(below.startswith(folder) for folder in self.skipped):
             return False
-        return any(path == root or path.startswith(root + os.sep) for root in self.roots)
+        return any(below.startswith(root) for root in self.roots)
 
     def _paths(self, event: str, args: tuple) -> list[object]:
         if event == "open":
