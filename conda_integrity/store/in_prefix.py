@@ -129,6 +129,9 @@ def _copy(from_fd: int, name: str, to_fd: int, new: str) -> None:
     info = os.stat(name, dir_fd=from_fd, follow_symlinks=False)
     if stat.S_ISLNK(info.st_mode):
         os.symlink(os.readlink(name, dir_fd=from_fd), new, dir_fd=to_fd)
+        if os.utime in os.supports_follow_symlinks:  # the link's own times
+            times = (info.st_atime_ns, info.st_mtime_ns)
+            os.utime(new, ns=times, dir_fd=to_fd, follow_symlinks=False)
         return
     if stat.S_ISDIR(info.st_mode):
         os.mkdir(new, 0o700, dir_fd=to_fd)
