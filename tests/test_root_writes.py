@@ -82,6 +82,34 @@ def test_repair_relinks_no_package_through_a_folder_swapped_for_a_symlink(
 
 
 @needs_root
+def test_repair_solve_links_nothing_through_a_folder_swapped_for_a_symlink(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    sandbox.remove(env, "--force", "libfoo")  # footools needs it: the solver installs it
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "keep.txt").write_text("root's own\n")
+    (env / "share" / "foo").symlink_to(canary, target_is_directory=True)  # where it links
+    hand_over(env)
+    before = fingerprint(canary)
+
+    result, changed = run_recorded(
+        sandbox,
+        tmp_path / "writes.log",
+        *("integrity", "repair", "-p", str(env), "--solve", "-y", "--json"),
+    )
+
+    assert result.returncode == 1, result
+    assert fingerprint(canary) == before
+    assert outside(changed, env, sandbox.root) == []
+    reasons = {i["code"]: i["reason"] for i in result.json()["not_repaired"]}
+    assert reasons["unsatisfied-dependency"].startswith(
+        f"not solved: share/foo is a symbolic link to {canary}, which leaves the environment"
+    )
+    assert not list(env.glob("conda-meta/libfoo-*.json"))
+
+
+@needs_root
 def test_the_folder_swapped_while_root_reads_the_question(
     sandbox: Conda, env: Path, tmp_path: Path
 ) -> None:

@@ -254,11 +254,32 @@ def _solve(
     if confirm is not None:
         confirm(transaction)
     unlink, link = changes(transaction, prefix)
+    transaction.download_and_extract()  # what it links: its paths are known once extracted
+    unsafe = on_the_way.of_packages(prefix, _solver_paths(unlink, link))
+    if unsafe:
+        why = next(found[min(found)] for found in unsafe.values())
+        left = [item for item in outcome.plan.not_repaired if item.spec in specs]
+        for item in left:
+            reason = f"not solved: {why}"
+            outcome.plan.not_repaired.append(NotRepaired(item.finding, reason, item.spec))
+        outcome.unsafe.append(SOLVE)
+        return
     with journaled(prefix, read_before(prefix), COMMAND) as session:
         record_plan(session, unlink, link)
         carry_out(transaction)
     what = f"conda's solver installed what {', '.join(specs)} needs"
     outcome.done.append(Done(SOLVE, " ".join(specs), what))
+
+
+def _solver_paths(unlink: list[Any], link: list[Any]) -> list[tuple[str, str]]:
+    """``(stem, path)`` of what the solver's transaction unlinks and links (the latter
+    from the package cache, where it is extracted by now)."""
+    from conda.core.package_cache_data import PackageCacheData
+
+    owners = [(f"{r.name}-{r.version}-{r.build}", path) for r in unlink for path in r.files]
+    extracted = [PackageCacheData.get_entry_to_link(record) for record in link]
+    owners += [(stem, path) for path, stem in link_paths(extracted, link).items()]
+    return owners
 
 
 def repair(

@@ -70,10 +70,13 @@ def recording(log: Path) -> dict[str, str]:
 
 def writes(log: Path, since: float) -> list[str]:
     """The paths changed (folders resolved, names not) that ``log`` records; a
-    ``mkdir`` of a folder that was there before ``since`` (it failed) is none."""
+    ``mkdir`` of a folder that was there before ``since`` (it failed) is none, and
+    nor is ``/dev/null`` opened for writing."""
     found = []
     for line in log.read_text().splitlines() if log.exists() else []:
         _, event, path = line.split("\t", 2)
+        if path == os.devnull:
+            continue
         if event == "os.mkdir" and os.path.isdir(path) and os.stat(path).st_ctime < since:
             continue
         found.append(path)
