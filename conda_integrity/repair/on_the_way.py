@@ -39,48 +39,45 @@ class LeavesPrefix(IntegrityInputError):
         super().__init__(f"{prefix}: {shown}{more}; nothing was changed")
 
 
-def leaving(prefix: str, paths: Iterable[str], own: Collection[str] = ()) -> dict[str, str]:
+def leaving(
+    prefix: str,
+    paths: Iterable[str],
+    own: Collection[str] = (),
+    seen: dict[str, str | None] | None = None,
+) -> dict[str, str]:
     """The ``paths`` (relative, ``/``) below a symlink that leaves ``prefix`` (the
-    path itself included), each with why; a symlink among ``own`` does not count."""
+    path itself included), each with why; a symlink among ``own`` does not count.
+    ``seen`` keeps what was looked at, for the next call on the same prefix."""
     root = os.path.realpath(prefix)
-    seen: dict[str, str | None] = {}
+    seen = {} if seen is None else seen
     found = {}
     for path in paths:
         parts = path.split("/")
         for end in range(1, len(parts) + 1):
             step = "/".join(parts[:end])
             if step not in seen:
-                seen[step] = _look(prefix, root, step, own)
-            if seen[step] == _NOTHING_BELOW:
-                break
-            if seen[step] is not None:
-                found[path] = str(seen[step])
+                seen[step] = _look(prefix, step)
+            target = seen[step]
+            if target is None or (target and step in own):
+                break  # absent (conda makes it), or the package's own symlink
+            if target and target != root and not target.startswith(root + os.sep):
+                found[path] = (
+                    f"{step} is a symbolic link to {target}, which leaves the environment; "
+                    "nothing is unlinked or linked through it"
+                )
                 break
     return found
 
 
-#: what a look says of a path below which nothing needs one
-_NOTHING_BELOW = ""
-
-
-def _look(prefix: str, root: str, step: str, own: Collection[str]) -> str | None:
-    """Why ``step`` is a symlink that leaves the prefix; None: it is not;
-    ``_NOTHING_BELOW``: it is absent (conda makes it) or the package's own."""
+def _look(prefix: str, step: str) -> str | None:
+    """What is at ``step``: None, nothing; ``""``, anything but a symlink; else the
+    symlink's target, resolved."""
+    path = os.path.join(prefix, step)
     try:
-        info = os.lstat(os.path.join(prefix, step))
+        info = os.lstat(path)
     except OSError:
-        return _NOTHING_BELOW
-    if not stat.S_ISLNK(info.st_mode):
         return None
-    if step in own:
-        return _NOTHING_BELOW
-    target = os.path.realpath(os.path.join(prefix, step))
-    if target == root or target.startswith(root + os.sep):
-        return None
-    return (
-        f"{step} is a symbolic link to {target}, which leaves the environment; "
-        "nothing is unlinked or linked through it"
-    )
+    return os.path.realpath(path) if stat.S_ISLNK(info.st_mode) else ""
 
 
 def of_packages(prefix: str, owners: Iterable[tuple[str, str]]) -> dict[str, dict[str, str]]:
@@ -90,9 +87,10 @@ def of_packages(prefix: str, owners: Iterable[tuple[str, str]]) -> dict[str, dic
     by_stem: dict[str, set[str]] = {}
     for stem, path in owners:
         by_stem.setdefault(stem, set()).add(path)
-    found = {}
+    found: dict[str, dict[str, str]] = {}
+    seen: dict[str, str | None] = {}
     for stem, paths in sorted(by_stem.items()):
-        bad = leaving(prefix, [*sorted(paths), f"conda-meta/{stem}.json"], paths)
+        bad = leaving(prefix, [*sorted(paths), f"conda-meta/{stem}.json"], paths, seen)
         if bad:
             found[stem] = bad
     return found
