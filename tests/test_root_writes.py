@@ -123,7 +123,7 @@ def test_the_folder_swapped_while_root_reads_the_question(
     since = time.time() - 1
     process = sandbox.popen(
         *("integrity", "repair", "-p", str(env)),
-        env={**recording(log), "CONDA_ALWAYS_YES": "false"},
+        env={**recording(sandbox, log), "CONDA_ALWAYS_YES": "false"},
         runner=KILL_AT,
         cwd=sandbox.root,
         stdin=subprocess.PIPE,

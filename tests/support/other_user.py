@@ -62,10 +62,19 @@ def make_canary(tmp_path: Path, names: tuple[str, ...] = (), uid: int | None = O
     return canary
 
 
-def recording(log: Path) -> dict[str, str]:
+def recording(conda: Conda, log: Path) -> dict[str, str]:
     """The environment variables that make ``kill_at.py`` (without a kill point)
-    record every change its conda process makes to the file system, anywhere."""
-    return {"KILL_ROOTS": "/", "KILL_LOG_FILE": str(log), "PYTHONDONTWRITEBYTECODE": "1"}
+    record every change its conda process makes to the file system, anywhere; its
+    temporary files (filelock's probe of hard links, conda's) go to a folder of
+    ``conda``'s own, as a user's ``TMPDIR`` is theirs."""
+    tmp = conda.root / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return {
+        "KILL_ROOTS": "/",
+        "KILL_LOG_FILE": str(log),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(tmp),
+    }
 
 
 def writes(log: Path, since: float) -> list[str]:
@@ -87,7 +96,7 @@ def run_recorded(conda: Conda, log: Path, *args: str, **kwargs) -> tuple[Result,
     """``conda ARGS`` (not checked; in the folder of ``conda``'s own files), with every
     change it makes to the file system recorded: the run, and what it changed."""
     since = time.time() - 1
-    env = {**recording(log), **kwargs.pop("env", {})}
+    env = {**recording(conda, log), **kwargs.pop("env", {})}
     result = conda.run(*args, check=False, env=env, runner=KILL_AT, cwd=conda.root, **kwargs)
     return result, writes(log, since)
 
