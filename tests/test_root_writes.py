@@ -37,6 +37,7 @@ from tests.support.other_user import (
 )
 
 TIMEOUT = 600
+RELINK = Path(__file__).parent / "support" / "run_relink.py"
 
 
 def swap_for_symlink(env: Path, folder: str, tmp_path: Path) -> Path:
@@ -107,6 +108,25 @@ def test_repair_solve_links_nothing_through_a_folder_swapped_for_a_symlink(
         f"not solved: share/foo is a symbolic link to {canary}, which leaves the environment"
     )
     assert not list(env.glob("conda-meta/libfoo-*.json"))
+
+
+@needs_root
+def test_conda_s_own_transaction_is_looked_at_once_more_right_before_it_runs(
+    sandbox: Conda, env: Path, tmp_path: Path
+) -> None:
+    """The relink on its own, without the looks of repair's plan: conda's prepared
+    actions are looked at right before they run."""
+    canary = swap_for_symlink(env, "share/foo", tmp_path)
+    hand_over(env)
+    before = fingerprint(canary)
+
+    log = tmp_path / "writes.log"
+    result, changed = run_recorded(sandbox, log, str(env), "libfoo", script=RELINK)
+
+    assert result.returncode != 0, result
+    assert f"share/foo is a symbolic link to {canary}" in result.stderr
+    assert fingerprint(canary) == before
+    assert outside(changed, env, sandbox.root) == []
 
 
 @needs_root

@@ -42,7 +42,7 @@ from .rollback import carry_out as carry_out_snapshot
 from .rollback import check_resolvable, link_paths, prefix_stub
 from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
-from .transaction import installed_records, relink
+from .transaction import installed_records, last_look, relink
 
 #: the command a repair is journaled as
 COMMAND = "repair"
@@ -264,6 +264,7 @@ def _solve(
             outcome.plan.not_repaired.append(NotRepaired(item.finding, reason, item.spec))
         outcome.unsafe.append(SOLVE)
         return
+    last_look(prefix, transaction)
     with journaled(prefix, read_before(prefix), COMMAND) as session:
         record_plan(session, unlink, link)
         carry_out(transaction)

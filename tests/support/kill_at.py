@@ -11,8 +11,10 @@ no ``atexit`` runs. Without ``KILL_AT`` it runs to the end and writes how many
 calls it saw to ``KILL_COUNT_FILE``; ``KILL_LOG_FILE`` gets one line per call
 (the ``k``, the event and the path), for a test that looks for a kill point.
 ``KILL_SIGNAL=INT`` sends SIGINT instead (Ctrl-C: conda's own handler rolls back).
-With ``KILL_MATCH``, only calls on a path that contains it are counted; paths under
-a folder ``KILL_SKIP`` names (``os.pathsep``-separated) are not.
+With ``KILL_SCRIPT``, that script runs instead of conda's command line (another
+runner here, such as ``run_relink.py``). With ``KILL_MATCH``, only calls on a path
+that contains it are counted; paths under a folder ``KILL_SKIP`` names
+(``os.pathsep``-separated) are not.
 
 What child processes (a package's link script, the ``.pyc`` compiler) write is
 not seen: the kill points are those of conda's own process.
@@ -168,10 +170,18 @@ def main() -> int:
     ensure_conda()
     from conda.cli.main import main as conda_main
 
+    script = os.environ.get("KILL_SCRIPT")
     counter.watch_open_dir_fd()
     sys.addaudithook(counter)
     try:
-        code = conda_main()
+        if script:  # another runner of ours, watched the same way
+            import runpy
+
+            sys.argv = [script, *sys.argv[1:]]
+            runpy.run_path(script, run_name="__main__")
+            code = 0
+        else:
+            code = conda_main()
     finally:
         total_file = os.environ.get("KILL_COUNT_FILE")
         if total_file:  # outside the roots: not counted

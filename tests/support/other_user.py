@@ -92,11 +92,16 @@ def writes(log: Path, since: float) -> list[str]:
     return found
 
 
-def run_recorded(conda: Conda, log: Path, *args: str, **kwargs) -> tuple[Result, list[str]]:
-    """``conda ARGS`` (not checked; in the folder of ``conda``'s own files), with every
-    change it makes to the file system recorded: the run, and what it changed."""
+def run_recorded(
+    conda: Conda, log: Path, *args: str, script: Path | None = None, **kwargs
+) -> tuple[Result, list[str]]:
+    """``conda ARGS`` (or the runner ``script`` with ARGS; not checked; in the folder
+    of ``conda``'s own files), with every change it makes to the file system
+    recorded: the run, and what it changed."""
     since = time.time() - 1
     env = {**recording(conda, log), **kwargs.pop("env", {})}
+    if script is not None:
+        env["KILL_SCRIPT"] = str(script)
     result = conda.run(*args, check=False, env=env, runner=KILL_AT, cwd=conda.root, **kwargs)
     return result, writes(log, since)
 
