@@ -23,49 +23,9 @@ from conda_integrity.store.state_dir import StateDir, running_user
 from conda_integrity.store.state_file import StateFile
 from tests.support.conda_cli import Conda
 from tests.support.helpers import edit_in_place, findings, record_of, summary, verify
+from tests.support.other_user import OTHER, fingerprint, hand_over, make_canary, needs_root
 
-#: the user the environment is handed to
-OTHER = 65534
 WARN = {"CONDA_PLUGINS_INTEGRITY_MODE": "warn"}
-
-needs_root = pytest.mark.skipif(running_user() != 0, reason="handing files to another user")
-
-
-def fingerprint(root: Path) -> dict[str, tuple]:
-    """Every path below ``root`` (symlinks not followed) with its kind, mode, owner,
-    size, times of change and content or link target: equal, nothing was touched."""
-    found = {}
-    for folder, folders, files in os.walk(root):
-        for name in ["", *folders, *files]:
-            path = os.path.join(folder, name) if name else folder
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                content: bytes | str = os.readlink(path)
-            elif stat.S_ISREG(info.st_mode):
-                content = Path(path).read_bytes()
-            else:
-                content = b""
-            key = (info.st_mode, info.st_uid, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-            found[os.path.relpath(path, root)] = (*key, content)
-    return found
-
-
-def hand_over(folder: Path, uid: int = OTHER) -> None:
-    """``chown -R uid:uid folder``, symlinks themselves, never their targets."""
-    for path in [folder, *folder.rglob("*")]:
-        os.chown(path, uid, uid, follow_symlinks=False)
-
-
-def make_canary(tmp_path: Path, names: tuple[str, ...] = (), uid: int | None = OTHER) -> Path:
-    """A folder of the other user's (of ``uid``), with a file for each name."""
-    canary = tmp_path / "canary"
-    canary.mkdir()
-    (canary / "keep.txt").write_text("the other user's file\n")
-    for name in names:
-        (canary / name).write_text(f"the other user's {name}\n")
-    if uid is not None:
-        hand_over(canary, uid)
-    return canary
 
 
 def users_state(sandbox: Conda) -> list[Path]:

@@ -7,7 +7,9 @@ package cache (a damaged extracted package, a damaged archive) is moved into
 ``conda-meta/integrity/`` or, when the prefix is not the user's own, their
 folder for it in their cache (:func:`..store.paths.guard_dir`). The backup
 folder and the folders in it are opened as state folders are: never through a
-symlink, never another user's. A file keeps its path in the prefix below
+symlink, never another user's; so is each folder on the way of a path in the
+prefix, from the prefix down (:mod:`..store.in_prefix`), when a file is moved
+out or put back. A file keeps its path in the prefix below
 ``prefix/``; a package cache entry goes to ``pkgs/<n>/`` (n counts the package
 caches in the order they are first used, the manifest says which is which).
 
@@ -18,14 +20,12 @@ a manifest of what it had moved.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
-import stat
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..store import in_prefix
 from ..store.atomic_write import write_atomic
 from ..store.paths import guard_dir
 from ..store.state_dir import StateDir
@@ -64,41 +64,28 @@ class Backup:
     def move_aside(self, path: str, reason: str) -> BackupItem:
         """Move ``path`` (a file, symlink or folder in the prefix or in a package
         cache; absolute, or relative to the prefix) into the backup folder, and add
-        it to the manifest. OSError when it cannot be moved; nothing is deleted."""
+        it to the manifest. OSError when it cannot be moved (a folder on its way in
+        the prefix is no folder); nothing is deleted."""
         source = path if os.path.isabs(path) else os.path.join(self.prefix, path)
-        parts = self._parts_for(source)
-        where = self.folder
-        for part in parts[:-1]:
-            where = where.sub(part)
-        with where.opened(write=True) as opened:
-            name, dir_fd = opened.at(parts[-1])
-            if os.path.lexists(os.path.join(opened.path, name)):
-                raise FileExistsError(errno.EEXIST, "already in the backup", opened.path)
-            try:
-                os.rename(source, name, dst_dir_fd=dir_fd)
-            except OSError as error:
-                if error.errno != errno.EXDEV:
-                    raise
-                _move_across(source, os.path.join(opened.path, name))
-            kept_as = os.path.join(opened.path, name)
-        item = BackupItem(source=source, kept_as=kept_as, reason=reason)
+        kept = self._kept(source)
+        in_prefix.move(self._place(source), kept, make_folders=True)
+        item = BackupItem(source=source, kept_as=kept.path, reason=reason)
         self.items.append(item)
         self._write_manifest()
         return item
 
     def put_back(self) -> list[BackupItem]:
         """Move the items of the prefix back where they were, where that place is
-        still free (a repair whose transaction failed); the manifest then lists
-        what stays. The items put back, in the order they went back."""
-        prefix = os.path.abspath(self.prefix) + os.sep
+        still free and every folder on its way is a folder of the prefix (a repair
+        whose transaction failed); the manifest then lists what stays. The items
+        put back, in the order they went back."""
         back = []
         for item in reversed(self.items):
-            if not item.source.startswith(prefix) or os.path.lexists(item.source):
+            if _relative(self.prefix, item.source) is None:
                 continue
             try:
                 # its folder may have gone with it, once it was left empty
-                os.makedirs(os.path.dirname(item.source), exist_ok=True)
-                os.rename(item.kept_as, item.source)
+                in_prefix.move(self._kept(item.source), self._place(item.source), True)
             except OSError:
                 continue
             back.append(item)
@@ -107,13 +94,28 @@ class Backup:
             self._write_manifest()
         return back
 
+    def _place(self, source: str) -> in_prefix.Place:
+        """Where ``source`` is: each folder below the prefix opened in turn; a package
+        cache entry in its cache folder."""
+        relative = _relative(self.prefix, source)
+        if relative is None:
+            return in_prefix.place_of(source)
+        return in_prefix.place(self.prefix, relative)
+
+    def _kept(self, source: str) -> in_prefix.Place:
+        """Where ``source`` is kept in the backup folder."""
+        *folders, name = self._parts_for(source)
+        where = self.folder
+        for part in folders:
+            where = where.sub(part)
+        return in_prefix.Place(where, name)
+
     def _parts_for(self, source: str) -> list[str]:
         """The folders below the backup folder, and the name, that ``source`` keeps."""
-        prefix = os.path.abspath(self.prefix)
-        absolute = os.path.abspath(source)
-        if absolute.startswith(prefix + os.sep):
-            relative = os.path.relpath(absolute, prefix)
+        relative = _relative(self.prefix, source)
+        if relative is not None:
             return [PREFIX_PART, *relative.split(os.sep)]
+        absolute = os.path.abspath(source)
         pkgs_dir = os.path.dirname(absolute)
         if pkgs_dir not in self.pkgs_dirs:
             self.pkgs_dirs.append(pkgs_dir)
@@ -129,16 +131,12 @@ class Backup:
         write_atomic(self.folder, MANIFEST, data, durable=True)
 
 
-def _move_across(source: str, target: str) -> None:
-    """Move ``source`` to another file system: copied (links kept as links, modes
-    and times kept), then the original removed."""
-    info = os.lstat(source)
-    if stat.S_ISDIR(info.st_mode):
-        shutil.copytree(source, target, symlinks=True)
-        shutil.rmtree(source)
-    else:
-        shutil.copy2(source, target, follow_symlinks=False)
-        os.unlink(source)
+def _relative(prefix: str, path: str) -> str | None:
+    """``path`` relative to ``prefix``, or None when it lies outside."""
+    prefix, absolute = os.path.abspath(prefix), os.path.abspath(path)
+    if not absolute.startswith(prefix + os.sep):
+        return None
+    return os.path.relpath(absolute, prefix)
 
 
 def new_backup(prefix: str) -> Backup:

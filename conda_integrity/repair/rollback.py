@@ -40,12 +40,14 @@ from ..records.model import MAX_RECORD_BYTES, Record, python_site_packages
 from ..records.package_cache import pkgs_dirs
 from ..records.reader import check_prefix, read_records, record_files
 from ..safe_read import read_regular_file
-from ..store import journal, snapshots
+from ..store import in_prefix, journal, snapshots
+from ..store.in_prefix import place
 from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
 from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
+from .on_the_way import refuse_rollback
 from .ownership import Ownership, belongs_to_another
 from .transaction import installed_records, relink
 
@@ -603,11 +605,10 @@ def restore_backups(prefix: str, paths: list[str]) -> list[str]:
     restored = []
     for path in paths:
         original = path[: -len(CONDA_TEMP_EXTENSION)]
-        source, target = os.path.join(prefix, path), os.path.join(prefix, original)
-        if os.path.lexists(target) or not os.path.lexists(source):
-            continue
-        os.rename(source, target)
-        restored.append(original)
+        source, target = place(prefix, path), place(prefix, original)
+        if in_prefix.lexists(source) and not in_prefix.lexists(target):
+            in_prefix.move(source, target)
+            restored.append(original)
     return restored
 
 
@@ -618,7 +619,7 @@ def remove_emptied(prefix: str, folders: set[str]) -> None:
     for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
         while folder and folder != META:
             try:
-                os.rmdir(os.path.join(prefix, folder))
+                in_prefix.remove_folder(place(prefix, folder))
             except OSError:
                 break
             folder = os.path.dirname(folder)
@@ -662,12 +663,12 @@ def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None)
     back where it was."""
     if link is None:
         link = check_resolvable(plan)
-    moved = dict(plan.aside)
-    moved.update(in_the_way(plan, link))
+    moved = {**plan.aside, **in_the_way(plan, link)}
+    refuse_rollback(plan, link_paths(link, plan.snapshot.records))  # after the question
     restored: list[str] = []
     try:
         for path, why in sorted(moved.items()):
-            if os.path.lexists(os.path.join(plan.prefix, path)):
+            if in_prefix.lexists(place(plan.prefix, path)):
                 backup.move_aside(path, why)
         remove_emptied(plan.prefix, plan.emptied)
         restored = restore_backups(plan.prefix, plan.restore)
@@ -678,10 +679,8 @@ def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None)
     except BaseException:
         for original in restored:
             with contextlib.suppress(OSError):
-                os.rename(
-                    os.path.join(plan.prefix, original),
-                    os.path.join(plan.prefix, original + CONDA_TEMP_EXTENSION),
-                )
+                back = place(plan.prefix, original + CONDA_TEMP_EXTENSION)
+                in_prefix.move(place(plan.prefix, original), back)
         backup.put_back()
         raise
     return RollbackResult(backup.path if backup.items else None, restored, moved)
@@ -694,6 +693,7 @@ def rollback(plan: RollbackPlan, command: str) -> RollbackResult:
     report of an interrupted transaction before it. Nothing is written, not even
     our state, when a package cannot be had."""
     link = check_resolvable(plan)
+    refuse_rollback(plan, link_paths(link, plan.snapshot.records))  # before the journal
     before = read_before(plan.prefix)
     with journaled(plan.prefix, before, command) as session:
         record_plan(session, prefix_stub(plan.to_unlink), prefix_stub(plan.to_link))

@@ -11,20 +11,23 @@ repair stops after planning and says what is missing.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import IntegrityInputError
-from ..findings import ERROR
+from ..findings import ERROR, Finding
 from ..progress import Progress
+from ..store import in_prefix
+from ..store.in_prefix import place
 from ..verify.read import VerifyOptions
 from ..verify.report import Report
 from ..verify.run import report_of, verify_prefix
+from . import on_the_way
 from .backup import Backup, new_backup
 from .journaled import journaled, read_before, record_plan
+from .on_the_way import LeavesPrefix, refuse_rollback
 from .plan import (
     MOVE_ASIDE,
     RELINK,
@@ -36,10 +39,10 @@ from .plan import (
     selected,
 )
 from .rollback import carry_out as carry_out_snapshot
-from .rollback import check_resolvable, prefix_stub
+from .rollback import check_resolvable, link_paths, prefix_stub
 from .solve import carry_out, changes, solve
 from .sources import ARCHIVE, CACHE, FETCH
-from .transaction import installed_records, relink
+from .transaction import installed_records, last_look, relink
 
 #: the command a repair is journaled as
 COMMAND = "repair"
@@ -77,13 +80,16 @@ class Outcome:
     report: Report | None = None
     #: why the repair did not start (a package conda can get from nowhere)
     stopped: str | None = None
+    #: what was not changed because a path of it lies below a symlink that leaves
+    #: the prefix (packages by stem; the snapshot's part as ``snapshot``)
+    unsafe: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         """0: nothing repairable is left; 1: something is (or the repair stopped)."""
         if self.dry_run:
             return 0
-        if self.stopped is not None:
+        if self.stopped is not None or self.unsafe:
             return 1
         failed = any(
             item.finding.severity == ERROR or item.reason == STILL_THERE
@@ -132,11 +138,58 @@ def _package_record(repair: PackageRepair) -> Any:
     return PackageRecord.from_objects(repair.record.raw)
 
 
-def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: Backup) -> None:
+def _about(findings: list[Finding], stem: str, names: frozenset[str]) -> list[Finding]:
+    return [
+        f
+        for f in findings
+        if selected(f, names) and stem in (f.package, *(f.extra.get("packages") or ()))
+    ]
+
+
+def _take_out_unsafe(
+    plan: Plan, findings: list[Finding], names: frozenset[str], outcome: Outcome
+) -> None:
+    """Take out of the plan the packages that have a path conda would unlink or link
+    below a symlink that leaves the prefix (:mod:`.on_the_way`): each finding about
+    them stays, with why. Asked before the question and again once it is answered."""
+    owners = [(r.package, path) for r in plan.packages for path in _paths_of(r)]
+    unsafe = on_the_way.of_packages(outcome.prefix, owners)
+    plan.packages = [repair for repair in plan.packages if repair.package not in unsafe]
+    for stem, found in unsafe.items():
+        why = found[min(found)]
+        for finding in _about(findings, stem, names):
+            plan.not_repaired.append(NotRepaired(finding, f"not relinked: {why}"))
+        outcome.unsafe.append(stem)
+
+
+def _paths_of(repair: PackageRepair) -> list[str]:
+    """What conda unlinks and links for ``repair``: its record's paths."""
+    recorded = [owned.path for owned in repair.record.paths] if repair.record else []
+    return [*recorded, *repair.paths]
+
+
+def _snapshot_unsafe(plan: Plan, error: LeavesPrefix, outcome: Outcome) -> None:
+    """The snapshot's part is not carried out: its findings stay, with why."""
+    why = error.found[min(error.found)]
+    taken = plan.snapshot.taken if plan.snapshot else []
+    plan.not_repaired += [NotRepaired(f, f"not changed: {why}") for f in taken]
+    outcome.unsafe.append("snapshot")
+
+
+def _carry_out(
+    plan: Plan, before: Any, names: frozenset[str], outcome: Outcome, backup: Backup
+) -> None:
+    prefix = outcome.prefix
     snapshot = plan.snapshot.plan if plan.snapshot else None
     if snapshot is not None:
         # first: conda cannot read a prefix with a damaged record
         exact = check_resolvable(snapshot)  # before anything is written
+        try:
+            refuse_rollback(snapshot, link_paths(exact, snapshot.snapshot.records))
+        except LeavesPrefix as error:
+            _snapshot_unsafe(plan, error, outcome)
+            snapshot = None
+    if snapshot is not None:
         with journaled(prefix, before, COMMAND) as session:
             record_plan(session, prefix_stub(snapshot.to_unlink), prefix_stub(snapshot.to_link))
             done = carry_out_snapshot(snapshot, backup, exact)
@@ -147,6 +200,9 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
         if not plan.packages and not plan.paths:
             return
         before = read_before(prefix)
+    _take_out_unsafe(plan, before.findings, names, outcome)  # again, once asked
+    if not plan.packages and not plan.paths:
+        return
     stems = [repair.package for repair in plan.packages]
     installed = installed_records(prefix, stems)
     unlink = [installed[stem] for stem in stems if stem in installed]
@@ -169,7 +225,7 @@ def _carry_out(prefix: str, plan: Plan, before: Any, outcome: Outcome, backup: B
                     backup.move_aside(full_path, reason)
                     outcome.done.append(Done(MOVE_ASIDE, full_path, reason))
                 for damaged in repair.paths:
-                    if os.path.lexists(os.path.join(prefix, damaged)):
+                    if in_prefix.lexists(place(prefix, damaged)):
                         backup.move_aside(
                             damaged, f"the damaged file, replaced by {repair.package}'s"
                         )
@@ -198,11 +254,33 @@ def _solve(
     if confirm is not None:
         confirm(transaction)
     unlink, link = changes(transaction, prefix)
+    transaction.download_and_extract()  # what it links: its paths are known once extracted
+    unsafe = on_the_way.of_packages(prefix, _solver_paths(unlink, link))
+    if unsafe:
+        why = next(found[min(found)] for found in unsafe.values())
+        left = [item for item in outcome.plan.not_repaired if item.spec in specs]
+        for item in left:
+            reason = f"not solved: {why}"
+            outcome.plan.not_repaired.append(NotRepaired(item.finding, reason, item.spec))
+        outcome.unsafe.append(SOLVE)
+        return
+    last_look(prefix, transaction)
     with journaled(prefix, read_before(prefix), COMMAND) as session:
         record_plan(session, unlink, link)
         carry_out(transaction)
     what = f"conda's solver installed what {', '.join(specs)} needs"
     outcome.done.append(Done(SOLVE, " ".join(specs), what))
+
+
+def _solver_paths(unlink: list[Any], link: list[Any]) -> list[tuple[str, str]]:
+    """``(stem, path)`` of what the solver's transaction unlinks and links (the latter
+    from the package cache, where it is extracted by now)."""
+    from conda.core.package_cache_data import PackageCacheData
+
+    owners = [(f"{r.name}-{r.version}-{r.build}", path) for r in unlink for path in r.files]
+    extracted = [PackageCacheData.get_entry_to_link(record) for record in link]
+    owners += [(stem, path) for path, stem in link_paths(extracted, link).items()]
+    return owners
 
 
 def repair(
@@ -238,6 +316,7 @@ def repair(
     check_names(before.state, chosen)
     plan = make_plan(before.state, before.findings, chosen)
     outcome = Outcome(before.state.prefix, plan, dry_run=dry_run)
+    _take_out_unsafe(plan, before.findings, chosen, outcome)
     report_before = report_of(before.state, VerifyOptions(), before.findings, started)
     blocked = plan.blocked
     specs = plan.solver_specs if solve_specs else []
@@ -255,7 +334,7 @@ def repair(
     backup = new_backup(outcome.prefix)
     try:
         if not plan.empty:
-            _carry_out(outcome.prefix, plan, before, outcome, backup)
+            _carry_out(plan, before, chosen, outcome, backup)
         if specs:
             _solve(outcome.prefix, specs, confirm_solve, outcome)
     except IntegrityInputError:

@@ -14,6 +14,10 @@ watches (``guard.hooks``: the ``commands`` module imported and watching the
 prefix). ``conda integrity`` is not a guarded command, so the guard neither
 refuses the repair (whatever ``integrity_mode`` says) nor journals it a second
 time: the repair journals itself (:mod:`.run`).
+
+Right before conda's transaction runs, every path it will touch is looked at
+once more (:func:`last_look`): none may lie below a symlink that leaves the
+prefix.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 from ..exceptions import IntegrityInputError
 from ..records.model import BadRecord, read_raw
+from .on_the_way import LeavesPrefix, leaving
 
 
 def _package_record(record: Any) -> Any:
@@ -115,6 +120,34 @@ def relink(prefix: str, unlink: Sequence[Any], link: Sequence[Any]) -> None:
     )
     transaction = UnlinkLinkTransaction(setup)
     transaction.download_and_extract()
+    last_look(prefix, transaction)
     # conda's own link and unlink actions keep its loaded records up to date: no
     # reload of them after (in a large prefix that costs a second)
     transaction.execute()
+
+
+def last_look(prefix: str, transaction: Any) -> None:
+    """LeavesPrefix when a path conda's transaction (its packages extracted) will
+    unlink or write in ``prefix`` lies below a symlink that leaves it: the paths
+    are conda's own, from its prepared actions (``.pyc`` files, entry points and
+    records too), right before it runs. Where this conda does not tell them, the
+    looks made before (:mod:`.on_the_way`) stand."""
+    try:
+        transaction.prepare()  # what execute() does first; done once
+        groups = transaction.prefix_action_groups[prefix]
+        paths = {
+            path
+            for kind in groups
+            for group in kind
+            for action in group.actions
+            for path in getattr(action, "target_short_paths", None) or ()
+            if isinstance(path, str)
+        }
+    except (AttributeError, KeyError, TypeError):  # another conda's shape
+        return
+    # a symlink that is itself one of the transaction's paths is a package's own,
+    # but not a folder conda makes or removes: one with paths of the transaction below
+    folders = {path.rsplit("/", n)[0] for path in paths for n in range(1, path.count("/") + 1)}
+    found = leaving(prefix, sorted(paths), own=paths - folders)
+    if found:
+        raise LeavesPrefix(prefix, found)

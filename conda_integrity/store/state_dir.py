@@ -37,7 +37,11 @@ NEW_FILE_FLAGS = (
 NEW_LOCK_FLAGS = (NEW_FILE_FLAGS & ~os.O_WRONLY) | os.O_RDWR
 FOLDER_MODE = 0o755
 FILE_MODE = 0o644
-_RELATIVE = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
+#: every call made relative to a folder handle, here and in :mod:`.in_prefix`, can be
+#: (not on Windows: there folders are walked by path)
+_RELATIVE = all(
+    call in os.supports_dir_fd for call in (os.open, os.mkdir, os.rename, os.unlink, os.rmdir)
+)
 
 
 def running_user() -> int | None:

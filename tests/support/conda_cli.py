@@ -99,12 +99,13 @@ class Conda:
         **kwargs,
     ) -> subprocess.Popen:
         """Start ``conda ARGS``; ``runner`` is the script that runs conda's command line
-        (``kill_at.py`` kills it at a chosen change on disk)."""
+        (``kill_at.py`` kills it at a chosen change on disk); no input unless ``stdin``
+        (of ``kwargs``) says where it comes from."""
         wrapper = UNPRIVILEGED if unprivileged and os.geteuid() == 0 else []
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
         return subprocess.Popen(
             [*wrapper, sys.executable, str(runner), *args],
             env=self.environ(**(env or {})),
-            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -119,13 +120,14 @@ class Conda:
         unprivileged: bool = False,
         timeout: float = 300,
         runner: Path = RUNNER,
+        cwd: Path | None = None,
     ) -> Result:
         """Run ``conda ARGS``; with ``check``, a non-zero exit fails the test.
 
         ``unprivileged`` runs it without the power to bypass file permissions
         (for root: without CAP_DAC_OVERRIDE), as an ordinary user would.
         """
-        process = self.popen(*args, env=env, unprivileged=unprivileged, runner=runner)
+        process = self.popen(*args, env=env, unprivileged=unprivileged, runner=runner, cwd=cwd)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -11,8 +11,10 @@ no ``atexit`` runs. Without ``KILL_AT`` it runs to the end and writes how many
 calls it saw to ``KILL_COUNT_FILE``; ``KILL_LOG_FILE`` gets one line per call
 (the ``k``, the event and the path), for a test that looks for a kill point.
 ``KILL_SIGNAL=INT`` sends SIGINT instead (Ctrl-C: conda's own handler rolls back).
-With ``KILL_MATCH``, only calls on a path that contains it are counted; paths under
-a folder ``KILL_SKIP`` names (``os.pathsep``-separated) are not.
+With ``KILL_SCRIPT``, that script runs instead of conda's command line (another
+runner here, such as ``run_relink.py``). With ``KILL_MATCH``, only calls on a path
+that contains it are counted; paths under a folder ``KILL_SKIP`` names
+(``os.pathsep``-separated) are not.
 
 What child processes (a package's link script, the ``.pyc`` compiler) write is
 not seen: the kill points are those of conda's own process.
@@ -51,6 +53,11 @@ PATH_ARGS = {
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
+def _folder(path: str) -> str:
+    """``path`` resolved, ending in one separator (``/`` stays ``/``)."""
+    return os.path.join(os.path.realpath(path), "")
+
+
 class Counter:
     def __init__(
         self,
@@ -62,8 +69,8 @@ class Counter:
         signal_number: int = signal.SIGKILL,
     ):
         self.signal_number = signal_number
-        self.roots = [os.path.realpath(root) for root in roots if root]
-        self.skipped = [os.path.realpath(folder) for folder in skipped if folder]
+        self.roots = [_folder(root) for root in roots if root]
+        self.skipped = [_folder(folder) for folder in skipped if folder]
         self.kill_at = kill_at
         self.match = match
         self.count = 0
@@ -90,9 +97,10 @@ class Counter:
     def _inside(self, path: str) -> bool:
         if self.match and self.match not in path:
             return False
-        if any(path == folder or path.startswith(folder + os.sep) for folder in self.skipped):
+        below = os.path.join(path, "")  # a root itself counts as inside it
+        if any(below.startswith(folder) for folder in self.skipped):
             return False
-        return any(path == root or path.startswith(root + os.sep) for root in self.roots)
+        return any(below.startswith(root) for root in self.roots)
 
     def _paths(self, event: str, args: tuple) -> list[object]:
         if event == "open":
@@ -162,10 +170,18 @@ def main() -> int:
     ensure_conda()
     from conda.cli.main import main as conda_main
 
+    script = os.environ.get("KILL_SCRIPT")
     counter.watch_open_dir_fd()
     sys.addaudithook(counter)
     try:
-        code = conda_main()
+        if script:  # another runner of ours, watched the same way
+            import runpy
+
+            sys.argv = [script, *sys.argv[1:]]
+            runpy.run_path(script, run_name="__main__")
+            code = 0
+        else:
+            code = conda_main()
     finally:
         total_file = os.environ.get("KILL_COUNT_FILE")
         if total_file:  # outside the roots: not counted
