@@ -4,10 +4,10 @@ Files are compared by kind, permission bits, symlink target, size, mtime and
 inode. ctime is left out on purpose: it also changes when another environment
 hard-links the same package file, which changes nothing here.
 
-A file that is a new inode with the size and mtime it had is what a copy that
-kept every byte leaves (``cp -a`` away and back, a tar round trip, a backup
-restored), but also what an edit that put the mtime back leaves: only its
-content tells, so such a file is a change unless the read of the newer side
+A file that is a new inode with the size and mtime it had (or that mtime cut to
+the second) is what a copy that kept every byte leaves (``cp -a`` away and back,
+a tar round trip, a backup restored), but also what an edit that put the mtime
+back leaves: only its content tells, so such a file is a change unless the read of the newer side
 found its content as its package installed it (``verify.snapshot.verified``).
 """
 
@@ -60,14 +60,15 @@ ContentJudge = Callable[[str], bool]
 
 
 def copied(old: FileStat, new: FileStat) -> bool:
-    """Whether ``new`` is another inode with the kind, size and mtime of ``old``: a
-    copy that kept them, whose content alone tells whether it changed."""
+    """Whether ``new`` is another inode with the kind, size and mtime of ``old`` (the
+    mtime at least to the second, as GNU tar's own format and many container tools
+    keep it): a copy that kept them, whose content alone tells whether it changed."""
     return (
         old.ino != new.ino
         and S_IFMT(old.mode) == S_IFMT(new.mode)
         and (S_ISREG(new.mode) or S_ISDIR(new.mode))
         and old.size == new.size
-        and old.mtime_ns == new.mtime_ns
+        and new.mtime_ns in (old.mtime_ns, old.mtime_ns - old.mtime_ns % 1_000_000_000)
     )
 
 
