@@ -82,6 +82,15 @@ def _finding_line(finding: Finding, verbose: bool) -> list[str]:
     return lines
 
 
+def not_kept(report: Report) -> str:
+    """The line for a run that could not keep what it learned (``report.not_kept``)."""
+    return (
+        f"conda-integrity: could not keep what verify learned about "
+        f"{terminal_safe(report.prefix)} ({terminal_safe(report.not_kept or '')}); "
+        "the next verify checks its files again"
+    )
+
+
 def render_text(report: Report, verbose: bool = False) -> str:
     """The human report of one prefix (or of the package caches)."""
     lines = [_headline(report)]

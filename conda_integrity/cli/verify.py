@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from argparse import ArgumentParser, Namespace
+from typing import TYPE_CHECKING
 
 from ..compat import target_prefix
+
+if TYPE_CHECKING:
+    from ..verify.report import Report
 
 HELP = "Check every installed file against the records conda wrote."
 DESCRIPTION = (
@@ -107,6 +112,7 @@ def execute(args: Namespace) -> int:
             print(json.dumps(every.to_dict(), indent=2))
         else:
             print(render_all(every, verbose=context.verbose))
+        _say_not_kept(every.reports)
         return every.exit_code
     if args.verify_pkgs_dirs:
         from ..pkgs_dirs.run import verify_pkgs_dirs
@@ -118,4 +124,15 @@ def execute(args: Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(render_text(report, verbose=context.verbose))
+    _say_not_kept([report])
     return report.exit_code
+
+
+def _say_not_kept(reports: list[Report]) -> None:
+    """One line on stderr for each environment whose run could not keep what it
+    learned (a read-only environment and cache folder): the report stands."""
+    from .render import not_kept
+
+    for report in reports:
+        if report.not_kept:
+            print(not_kept(report), file=sys.stderr)

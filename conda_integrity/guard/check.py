@@ -17,6 +17,7 @@ from ..store import snapshots
 from ..store.journal import OpenTransaction
 from ..verify.read import Memory, VerifyOptions, read_state, state_digests
 from ..verify.run import remember, run_checks
+from ..verify.snapshot import READ_NOW
 from .session import Session, command_line, finding_key
 
 #: findings that describe the moment, not damage, while conda is mid-transaction
@@ -37,8 +38,9 @@ class Before:
 
 
 def check_before(prefix: str) -> Before:
-    """The fast check of ``prefix`` before a command changes it (files by stat)."""
-    return judge_before(prefix, VerifyOptions(fast=True), Progress(enabled=False))
+    """The fast check of ``prefix`` before a command changes it (files by stat, and
+    the copies of what the newest snapshot saw by content)."""
+    return judge_before(prefix, READ_NOW, Progress(enabled=False))
 
 
 def judge_before(prefix: str, options: VerifyOptions, progress: Progress) -> Before:

@@ -21,7 +21,7 @@ from ..store import journal, snapshots
 from ..store.changes import compare
 from ..store.paths import guard_dir, users_dir
 from ..verify.read import EarlierRead, state_digests
-from ..verify.snapshot import current
+from ..verify.snapshot import current, verified
 from . import messages
 from .check import Before
 from .session import Session, command_line
@@ -86,7 +86,7 @@ def _report_changes(
         return
     reported = {finding.path for finding in findings}
     try:
-        changes = compare(last, now)
+        changes = compare(last, now, verified(state, findings))
     except IntegrityInputError as error:  # our own damaged snapshot: nothing to tell
         log.debug("%s", error)
         return

@@ -5,7 +5,9 @@ This is the only step that reads the prefix's files. It reads what the checks
 need and judges nothing: the checks compare. Hashes come from the known hashes
 when a file's stat key is unchanged, or from the hashes of this run when the
 same inode was hashed already (a hard link of the package cache shared with an
-environment verified before); ``fast`` mode hashes nothing new.
+environment verified before); ``fast`` mode hashes nothing new, but for a copy
+(:func:`..store.changes.copied`) of what the newest snapshot saw, whose content
+alone tells whether it changed.
 Nothing outside the prefix is read: a path reached through a folder symlink
 that leaves the prefix is not followed.
 """
@@ -23,6 +25,8 @@ from stat import S_ISLNK, S_ISREG
 from ..progress import Progress, Update
 from ..records import package_cache
 from ..records.model import ENTRY_POINT, FILE, SYMLINK, OwnedPath, Record
+from ..store.changes import copied
+from ..store.snapshots import FileStat
 from .disk_facts import Containment, DiskFacts
 from .hashing import LARGE, Hasher, HashJob, sha256_file
 from .inodes import InodeHashes, InodeKey, inode_key
@@ -108,9 +112,12 @@ class Observer:
         known_hashes: KnownHashes,
         inode_hashes: InodeHashes | None = None,
         pool: WorkerPool | None = None,
+        snapshot: dict[str, FileStat] | None = None,
     ) -> None:
         self.prefix = prefix
         self.fast = fast
+        #: what the newest snapshot saw of the paths (fast mode hashes their copies)
+        self.snapshot = snapshot or {}
         self.known_hashes = known_hashes
         self.inode_hashes = inode_hashes if inode_hashes is not None else InodeHashes()
         #: inodes queued for the worker threads, with every path waiting for them
@@ -224,7 +231,7 @@ class Observer:
         disk, known_hashes, hasher = self.disk, self.known_hashes, self.hasher
         inode_hashes, queued = self.inode_hashes, self.queued
         stats, errors, hashes, stat = disk.stats, disk.errors, disk.sha256, os.stat
-        inside, fast = self.containment.inside, self.fast
+        inside, fast, snapshot = self.containment.inside, self.fast, self.snapshot
         # with worker processes, small files are queued like large ones
         queue_from = 0 if self.pooled else LARGE
         for count, path in enumerate(paths, 1):
@@ -267,7 +274,7 @@ class Observer:
                 known = inode_hashes.get(info)
                 if known is not None:
                     self._known(path, info, known)
-                elif fast:
+                elif fast and not (snapshot and self._copy(path, info)):
                     continue
                 elif size >= queue_from:
                     key = inode_key(info)
@@ -288,6 +295,12 @@ class Observer:
                     disk.link_targets[path] = os.readlink(base + path)
                 except OSError as error:
                     disk.cannot_examine(path, error)
+
+    def _copy(self, path: str, info: os.stat_result) -> bool:
+        """Whether ``path`` is a copy of what the newest snapshot saw there."""
+        then = self.snapshot.get(path)
+        now = FileStat(info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino)
+        return then is not None and copied(then, now)
 
     def _loop_on_the_way(self, path: str) -> str | None:
         """The first folder on the way to ``path`` that is a symlink loop, if any."""

@@ -3,12 +3,19 @@
 Files are compared by kind, permission bits, symlink target, size, mtime and
 inode. ctime is left out on purpose: it also changes when another environment
 hard-links the same package file, which changes nothing here.
+
+A file that is a new inode with the size and mtime it had (or that mtime cut to
+the second) is what a copy that kept every byte leaves (``cp -a`` away and back,
+a tar round trip, a backup restored), but also what an edit that put the mtime
+back leaves: only its content tells, so such a file is a change unless the read of the newer side
+found its content as its package installed it (``verify.snapshot.verified``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from stat import S_IFMT, S_IMODE, S_ISLNK
+from stat import S_IFMT, S_IMODE, S_ISDIR, S_ISLNK, S_ISREG
 from typing import Any
 
 from .snapshots import FileStat, Snapshot, SnapshotRecord
@@ -47,7 +54,27 @@ class Changes:
         }
 
 
-def _file_change(old: FileStat, new: FileStat) -> str | None:
+#: whether the read of the newer side found the file at a path as its package
+#: installed it (its content verified)
+ContentJudge = Callable[[str], bool]
+
+
+def copied(old: FileStat, new: FileStat) -> bool:
+    """Whether ``new`` is another inode with the kind, size and mtime of ``old`` (the
+    mtime at least to the second, as GNU tar's own format and many container tools
+    keep it): a copy that kept them, whose content alone tells whether it changed."""
+    return (
+        old.ino != new.ino
+        and S_IFMT(old.mode) == S_IFMT(new.mode)
+        and (S_ISREG(new.mode) or S_ISDIR(new.mode))
+        and old.size == new.size
+        and new.mtime_ns in (old.mtime_ns, old.mtime_ns - old.mtime_ns % 1_000_000_000)
+    )
+
+
+def _file_change(
+    path: str, old: FileStat, new: FileStat, same_content: ContentJudge | None
+) -> str | None:
     if not old.mode and not new.mode:
         return None
     if not old.mode:
@@ -58,7 +85,9 @@ def _file_change(old: FileStat, new: FileStat) -> str | None:
         return TYPE
     if S_ISLNK(new.mode):
         return TARGET if old.target != new.target else None
-    if (old.size, old.mtime_ns, old.ino) != (new.size, new.mtime_ns, new.ino):
+    if (old.size, old.mtime_ns, old.ino) != (new.size, new.mtime_ns, new.ino) and not (
+        same_content is not None and copied(old, new) and same_content(path)
+    ):
         return CONTENT
     if S_IMODE(old.mode) != S_IMODE(new.mode):
         return MODE
@@ -68,8 +97,12 @@ def _file_change(old: FileStat, new: FileStat) -> str | None:
 _ABSENT = FileStat(0, 0, 0, 0)
 
 
-def compare(old: Snapshot, new: Snapshot) -> Changes:
-    """What differs from ``old`` to ``new``: records, and files owned by either."""
+def compare(old: Snapshot, new: Snapshot, same_content: ContentJudge | None = None) -> Changes:
+    """What differs from ``old`` to ``new``: records, and files owned by either.
+
+    A copy (:func:`copied`) is a change unless ``same_content`` (of the read
+    ``new`` was taken from) says its content is as installed; without it, it is.
+    """
     old_records = {record.stem: record for record in old.records}
     new_records = {record.stem: record for record in new.records}
     changes = Changes(
@@ -87,7 +120,7 @@ def compare(old: Snapshot, new: Snapshot) -> Changes:
     for path in {**old_files, **new_files}:
         old_file, old_owner = old_files.get(path) or _full(old, path)
         new_file, new_owner = new_files.get(path) or _full(new, path)
-        change = _file_change(old_file, new_file)
+        change = _file_change(path, old_file, new_file, same_content)
         if change is not None:
             changes.files.append(FileChange(path, change, new_owner or old_owner))
     changes.files.sort(key=lambda c: c.path)

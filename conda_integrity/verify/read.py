@@ -42,7 +42,7 @@ from ..records.model import Record, python_site_packages
 from ..records.reader import check_prefix, read_records, readable, record_files
 from ..records.seen import SeenRecords
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
-from ..store.snapshots import Snapshot, latest
+from ..store.snapshots import FileStat, Snapshot, latest
 from .interruptions import review
 
 if TYPE_CHECKING:
@@ -70,6 +70,9 @@ class VerifyOptions:
     #: keep what the read learned (caches, what an interruption left); False: write
     #: nothing at all (``repair --dry-run``)
     write: bool = True
+    #: with ``fast``, still hash the copies of files the newest snapshot saw (a
+    #: restored backup): a diff against it judges them by their content
+    copies: bool = False
 
 
 def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
@@ -110,17 +113,25 @@ def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> se
     }
 
 
-def _snapshot_modes(snapshot: Snapshot | None, records: list[Record], disk: PrefixDisk) -> None:
-    """The modes and symlink targets ``snapshot`` saw for the paths of ``records``
-    (same owner)."""
+def _snapshot_files(
+    snapshot: Snapshot | None, records: list[Record]
+) -> dict[str, dict[str, FileStat]]:
+    """What ``snapshot`` saw of the paths of each of ``records`` (same owner)."""
     if snapshot is None:
-        return
+        return {}
     try:
-        seen = {record.stem: snapshot.files_of(record.stem) for record in records}
+        return {record.stem: snapshot.files_of(record.stem) for record in records}
     except IntegrityInputError as error:  # our own state: the archives still tell modes
         log.debug("%s", error)
-        return
-    disk.snapshot = snapshot.number
+        return {}
+
+
+def _snapshot_modes(
+    number: int, seen: dict[str, dict[str, FileStat]], records: list[Record], disk: PrefixDisk
+) -> None:
+    """The modes and symlink targets snapshot ``number`` saw (``seen``) for the
+    paths of ``records``."""
+    disk.snapshot = number
     for record in records:
         files = seen[record.stem]
         for owned in record.paths:
@@ -311,12 +322,20 @@ def read_state(
         records, bad_records = records + more, bad_records + more_bad
         unchanged = {stem: u for stem, u in unchanged.items() if stem not in shared}
     checked = select(records, options.packages) if options.packages else records
+    copies = options.fast and options.copies
+    newest = latest(guard_dir(prefix)) if checked and (options.snapshot_modes or copies) else None
+    then = _snapshot_files(newest, checked)
+    # a fast read still hashes what it sees is a copy of what that snapshot saw
+    copied_from = (
+        {path: item for files in then.values() for path, item in files.items()} if copies else None
+    )
     observer = Observer(
         prefix,
         fast=options.fast,
         known_hashes=known_hashes,
         inode_hashes=inode_hashes,
         pool=pool,
+        snapshot=copied_from,
     )
     observer.start(checked)  # large files hash on worker threads during the walk
 
@@ -331,8 +350,8 @@ def read_state(
     modes = ModeBaseline.load(prefix) if checked else ModeBaseline()
     disk = observer.finish(owners, tree, tuple(checked), modes, progress)
     disk.resigned = observe_resigned(prefix, checked, owners, disk.stats, disk.sha256)
-    if checked and options.snapshot_modes:
-        _snapshot_modes(latest(guard_dir(prefix)), checked, disk)
+    if newest is not None and then and options.snapshot_modes:
+        _snapshot_modes(newest.number, then, checked, disk)
 
     # the checks across records: what they need is remembered with the key of what
     # it was computed from, so an unchanged environment costs a few stats here

@@ -74,6 +74,9 @@ class Report:
     pkgs_dirs: list[str] | None = None
     #: what the check of the package caches did not look at, and why
     skipped: list[Skipped] = field(default_factory=list)
+    #: where what the run learned could not be kept, and why (None: it was, or
+    #: there was nothing new)
+    not_kept: str | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(

@@ -40,12 +40,14 @@ def run_checks(state: PrefixState) -> list[Finding]:
     return [finding for check in CHECKS if check.run for finding in check.run(state)]
 
 
-def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> None:
+def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> str | None:
     """Keep what this run learned for the next ones, in this user's state folder of
-    the prefix (:func:`..store.paths.guard_dir`)."""
+    the prefix (:func:`..store.paths.guard_dir`); where it could not be kept, and
+    why (None: it was, or there was nothing to keep)."""
     prefix = state.prefix
-    if not guard_dir(prefix).writable:
-        return
+    folder = guard_dir(prefix)
+    if not folder.writable:
+        return None
     now_ns = time.time_ns()
     mentioned = _mentioned(findings)
     folder_inodes = state.tree.inodes if state.tree is not None else None
@@ -71,6 +73,8 @@ def remember(state: PrefixState, memory: Memory, findings: list[Finding]) -> Non
             save_remembered(prefix, state.tree, memory.remembered)
     except OSError as error:  # this is a cache: the verification still stands
         log.debug("cannot save conda-integrity state in %s: %s", prefix, error)
+        return f"{folder.path}: {error.strerror or error}"
+    return None
 
 
 def verify_prefix(
@@ -91,8 +95,10 @@ def verify_prefix(
         prefix, options, progress, inode_hashes=inode_hashes, pool=pool, seen=seen
     )
     findings = run_checks(state)
-    remember(state, memory, findings)
-    return report_of(state, options, findings, started)
+    not_kept = remember(state, memory, findings)
+    report = report_of(state, options, findings, started)
+    report.not_kept = not_kept
+    return report
 
 
 def report_of(
