@@ -271,9 +271,17 @@ def bundled_pip_wheel() -> str | None:
 
 def pip_package(wheel: str) -> Package:
     """The real pip as a noarch python conda package, from its wheel."""
+    return wheel_package(wheel, "pip", installer=b"conda\n")
+
+
+def wheel_package(wheel: str | os.PathLike, name: str, installer: bytes | None) -> Package:
+    """A noarch python conda package made from ``wheel``, with the ``INSTALLER`` that
+    conda-build's ``pip install`` writes, or (``installer=None``) none, as packages
+    converted from wheels by other tools have."""
     version = os.path.basename(wheel).split("-")[1]
     files = []
     entry_points: list[str] = []
+    dist_info = None
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.namelist():
             if member.endswith("/"):
@@ -283,10 +291,13 @@ def pip_package(wheel: str) -> Package:
                 parser = configparser.ConfigParser(delimiters=("=",))
                 parser.read_string(content.decode())
                 entry_points = [f"{k} = {v}" for k, v in parser["console_scripts"].items()]
+            if member.endswith(".dist-info/METADATA"):
+                dist_info = member.rpartition("/")[0]
             files.append(File(f"site-packages/{member}", content))
-    files.append(File(f"site-packages/pip-{version}.dist-info/INSTALLER", b"conda\n"))
+    if installer is not None:
+        files.append(File(f"site-packages/{dist_info}/INSTALLER", installer))
     return Package(
-        name="pip",
+        name=name,
         version=version,
         build="pyh0_0",
         noarch_python=True,
