@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ import pytest
 from tests.support import catalog, packages
 from tests.support.catalog import OTHER_SUBDIRS, SITE_PACKAGES
 from tests.support.conda_cli import Conda
-from tests.support.helpers import edit_in_place, summary, verify
+from tests.support.helpers import STANDARD_SPECS, edit_in_place, summary, verify
 from tests.support.packages import BINARY_PLACEHOLDER, TEXT_PLACEHOLDER
 
 WARN = {"CONDA_PLUGINS_INTEGRITY_MODE": "warn"}
@@ -131,3 +134,109 @@ def test_damage_in_an_environment_for_another_platform(
             f"altered-file            {changed}: content differs" in later.stderr
             or f"  content         {changed}\n" in later.stderr
         ), later.stderr
+
+
+# -- platforms without dir_fd, O_NOFOLLOW, readv, fork, geteuid ----------------------
+
+WITHOUT = Path(__file__).with_name("support") / "without"
+LACKING = {
+    "dir_fd": "dir_fd",
+    "O_NOFOLLOW": "O_NOFOLLOW",
+    "readv": "readv,sched_getaffinity",
+    "fork": "fork",
+    "geteuid": "geteuid",
+    "windows": "dir_fd,O_NOFOLLOW,readv,sched_getaffinity,fork,geteuid",
+    # conda's own test for admin rights (verify --all) is its unix one here: it needs
+    # geteuid, which conda does not call on Windows
+    "windows-but-geteuid": "dir_fd,O_NOFOLLOW,readv,sched_getaffinity,fork",
+}
+
+
+def lacking(what: str, **extra: str) -> dict[str, str]:
+    """The environment of a conda whose Python lacks ``what`` (see
+    ``support/without/sitecustomize.py``), hashing on two worker processes."""
+    return {
+        "PYTHONPATH": str(WITHOUT),
+        "CONDA_INTEGRITY_TEST_WITHOUT": LACKING[what],
+        "CONDA_PLUGINS_INTEGRITY_WORKERS": "2",
+        "CONDA_PLUGINS_INTEGRITY_POOL_MIN_FILES": "1",
+        **WARN,
+        **extra,
+    }
+
+
+def _damage(prefix: Path) -> set[tuple[str, str]]:
+    (prefix / "include" / "foo.h").unlink()
+    edit_in_place(prefix / "share" / "foo" / "runtime.bin", offset=1000)  # not hard-linked
+    os.chmod(prefix / "bin" / "foo-config", 0o644)
+    return {
+        ("missing-file", "include/foo.h"),
+        ("altered-file", "share/foo/runtime.bin"),
+        ("mode-changed", "bin/foo-config"),
+    }
+
+
+@pytest.mark.parametrize("what", [what for what in LACKING if what != "windows-but-geteuid"])
+def test_without(sandbox: Conda, env: Path, what: str) -> None:
+    """verify, snapshot, log, diff and the guard where Python lacks ``what``: the same
+    answers as here."""
+    without = lacking(what)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import os; print(hasattr(os, 'readv'), os.supports_dir_fd)"],
+        env={**os.environ, **without},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if what == "windows":  # the prelude works
+        assert probe == "False set()\n"
+    for args in ([], ["--untracked"], ["--no-cache"]):
+        assert verify(sandbox, env, *args, env=without)["findings"] == [], (what, args)
+    sandbox.run("integrity", "snapshot", "-p", str(env), "--label", "mine", env=without)
+    installed = sandbox.install(env, "clobber-a", env=without)
+    assert guard_lines(installed.stderr) == [], installed.stderr
+    removed = sandbox.remove(env, "clobber-a", env=without)
+    assert guard_lines(removed.stderr) == [], removed.stderr
+
+    damage = _damage(env)
+    assert summary(verify(sandbox, env, "--no-cache", env=without)) == damage
+    assert summary(verify(sandbox, env, env=without)) == damage
+    assert summary(verify(sandbox, env)) == damage  # as here
+    later = sandbox.install(env, "clobber-b", env=without)
+    assert f"problem(s) in {env}:" in later.stderr
+    assert "missing-file            include/foo.h: missing" in later.stderr
+    assert "could not" not in later.stderr
+
+
+@pytest.mark.parametrize("what", ["fork", "windows-but-geteuid"])
+def test_every_environment_without_fork(sandbox: Conda, what: str) -> None:
+    """``verify --all`` verifies in forked processes where it can; elsewhere in turn."""
+    # three: with two workers, one is verified here and the others by one helper
+    one, two, three = (sandbox.envs_dir / name for name in ("one", "two", "three"))
+    for prefix in (one, two, three):
+        sandbox.run("create", "-p", str(prefix), "--yes", "--quiet", *STANDARD_SPECS)
+    damage = _damage(two)
+    result = sandbox.run("integrity", "verify", "--all", "--json", check=False, env=lacking(what))
+    assert result.returncode == 1, str(result)
+    reports = {e["prefix"]: e for e in result.json()["environments"] if "findings" in e}
+    assert reports[str(one)]["findings"] == reports[str(three)]["findings"] == []
+    assert summary(reports[str(two)]) == damage
+
+
+@pytest.mark.parametrize("what", ["dir_fd", "O_NOFOLLOW", "windows"])
+def test_a_symlinked_state_folder_is_not_followed_without_handles(
+    sandbox: Conda, env: Path, tmp_path: Path, what: str
+) -> None:
+    """Without folder handles or O_NOFOLLOW, the state folders are walked by path and
+    each checked with lstat: a symlink is still never followed, never written through."""
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "keep.txt").write_text("someone else's\n")
+    shutil.rmtree(env / "conda-meta" / "integrity")
+    (env / "conda-meta" / "integrity").symlink_to(canary, target_is_directory=True)
+    without = lacking(what)
+    report = verify(sandbox, env, env=without)
+    sandbox.run("integrity", "snapshot", "-p", str(env), env=without)
+    sandbox.install(env, "clobber-a", env=without)
+    assert sorted(p.name for p in canary.iterdir()) == ["keep.txt"]
+    assert summary(report) == {("untrusted-state", "conda-meta/integrity")}

@@ -179,7 +179,7 @@ class _Folder(NamedTuple):
 def _opened(path: str, parent: _Folder | None = None) -> Iterator[_Folder]:
     """``path`` (a name in ``parent``, whose symlink is then not followed) opened as a
     folder; OSError when it cannot be."""
-    if not _BY_FOLDER:  # pragma: no cover (Windows)
+    if not _BY_FOLDER:  # Windows (tests/test_platforms.py runs it here)
         full = parent.at(path) if parent is not None else path
         if parent is not None and not stat.S_ISDIR(os.lstat(full).st_mode):
             raise NotADirectoryError(full)
