@@ -240,3 +240,106 @@ def test_a_symlinked_state_folder_is_not_followed_without_handles(
     sandbox.install(env, "clobber-a", env=without)
     assert sorted(p.name for p in canary.iterdir()) == ["keep.txt"]
     assert summary(report) == {("untrusted-state", "conda-meta/integrity")}
+
+
+# -- Windows records, as conda writes them -------------------------------------------
+
+DIGEST = "ab" * 32
+
+
+def windows_noarch_record() -> dict:
+    """pyfoo's record as conda writes it on win-64 (conda/core/link.py,
+    path_actions.py): site-packages files by package path, and in ``files`` where
+    they went (``Lib/site-packages``); ``.pyc`` files and the two halves of a Windows
+    entry point (``Scripts/X-script.py`` and the launcher ``Scripts/X.exe`` conda
+    copies from its own package) with a path type and no hash."""
+    return {
+        "name": "pyfoo",
+        "version": "1.0",
+        "build": "pyh0_0",
+        "noarch": "python",
+        "subdir": "noarch",
+        "files": [
+            "Lib/site-packages/pyfoo/__init__.py",
+            "Lib/site-packages/pyfoo/__pycache__/__init__.cpython-311.pyc",
+            "Scripts/pyfoo-script.py",
+            "Scripts/pyfoo.exe",
+        ],
+        "paths_data": {
+            "paths_version": 1,
+            "paths": [
+                {
+                    "_path": "site-packages/pyfoo/__init__.py",
+                    "path_type": "hardlink",
+                    "sha256": DIGEST,
+                    "sha256_in_prefix": DIGEST,
+                    "size_in_bytes": 16,
+                },
+                {
+                    "_path": "Lib/site-packages/pyfoo/__pycache__/__init__.cpython-311.pyc",
+                    "path_type": "pyc_file",
+                },
+                {
+                    "_path": "Scripts/pyfoo-script.py",
+                    "path_type": "windows_python_entry_point_script",
+                },
+                {"_path": "Scripts/pyfoo.exe", "path_type": "windows_python_entry_point_exe"},
+            ],
+        },
+    }
+
+
+def test_a_windows_noarch_record_is_read_as_conda_wrote_it() -> None:
+    from conda_integrity.records.model import ENTRY_POINT, FILE, PYC, Record, build_record
+
+    record = build_record("pyfoo-1.0-pyh0_0", windows_noarch_record(), "Lib/site-packages")
+    assert isinstance(record, Record)
+    paths = {owned.path: owned for owned in record.paths}
+    assert set(paths) == set(windows_noarch_record()["files"])
+    module = paths["Lib/site-packages/pyfoo/__init__.py"]
+    assert (module.kind, module.sha256, module.source) == (
+        FILE,
+        DIGEST,
+        "site-packages/pyfoo/__init__.py",
+    )
+    assert paths["Lib/site-packages/pyfoo/__pycache__/__init__.cpython-311.pyc"].kind == PYC
+    for launcher in ("Scripts/pyfoo-script.py", "Scripts/pyfoo.exe"):
+        assert (paths[launcher].kind, paths[launcher].sha256) == (ENTRY_POINT, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("C:\\Windows\\System32\\evil.dll", "an absolute path"),
+        ("C:evil.dll", "an absolute path"),
+        ("\\\\server\\share\\evil.dll", "an absolute path"),
+        ("/evil.dll", "an absolute path"),
+        ("Library\\bin\\..\\..\\..\\evil.dll", "a path that climbs out of the environment"),
+        ("Library/bin/../../../evil.dll", "a path that climbs out of the environment"),
+        ("Library\\bin\\platlib.dll", None),
+        ("Lib/site-packages/pyfoo/__init__.py", None),
+    ],
+)
+def test_recorded_paths_on_windows(monkeypatch: pytest.MonkeyPatch, path: str, why: str) -> None:
+    """Where a record's path may lead on Windows, where ``\\`` separates folders and
+    a drive or a share makes a path absolute."""
+    from conda_integrity.records import model
+
+    monkeypatch.setattr(model, "_WINDOWS", True)
+    assert model.unsafe_path(path) == why
+
+
+def test_a_windows_environment_as_conda_leaves_it(platform_channel: Path, tmp_path: Path) -> None:
+    """conda on Windows renames a DLL it cannot delete (in use) to ``X.conda_trash``,
+    then ``X.conda_trash_1`` (conda/gateways/disk/delete.py); the next install deletes
+    them. menuinst's ``Menu/*.json`` is a file of the package like any other."""
+    conda, prefix = create_for(platform_channel, tmp_path, "win-64")
+    dll = prefix / "Library" / "bin" / "platlib.dll"
+    (dll.parent / "old.dll.conda_trash").write_bytes(b"in use")
+    (dll.parent / "old.dll.conda_trash_1").write_bytes(b"in use")
+    edit_in_place(prefix / "Menu" / "platlib.json", offset=3)
+    assert summary(verify(conda, prefix, "--untracked")) == {
+        ("transaction-debris", "Library/bin/old.dll.conda_trash"),
+        ("transaction-debris", "Library/bin/old.dll.conda_trash_1"),
+        ("altered-file", "Menu/platlib.json"),
+    }
