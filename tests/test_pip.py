@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.catalog import SITE_PACKAGES, bundled_pip_wheel
+from tests.support.catalog import SITE_PACKAGES, bundled_pip_wheel, wheel_package
 from tests.support.conda_cli import Conda
-from tests.support.helpers import findings, pip_install, summary, verify
+from tests.support.helpers import findings, pip_install, summary, uv_install, verify
+from tests.support.packages import build, copy_channel, write_repodata
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.skipif(
@@ -164,3 +165,49 @@ def test_conda_deleting_the_record_of_a_package_pip_replaced(
         "pip's pyfoo 2.0 replaced it, and conda's pip interoperability "
         "(conda list, conda env export) then deleted conda's record"
     )
+
+
+CONVERTED = {"convy/__init__.py": b"VERSION = '1.0'\n", "convy/tool.py": b"def main():\n    pass\n"}
+
+
+@pytest.fixture
+def converted_env(channel: Path, tmp_path: Path) -> tuple[Conda, Path, Path]:
+    """An environment with ``convy``, a conda package converted from a wheel by a tool
+    other than conda-build: its dist-info has no ``INSTALLER``."""
+    wheel = build_wheel(tmp_path / "wheels", "convy", "1.0", CONVERTED)
+    own = copy_channel(channel, tmp_path / "channel")
+    build(wheel_package(wheel, "convy", installer=None), own)
+    write_repodata(own)
+    conda = Conda(tmp_path / "sandbox", own)
+    prefix = tmp_path / "env"
+    conda.create(prefix, "python", "pip", "convy")
+    assert not (prefix / SITE_PACKAGES / "convy-1.0.dist-info" / "INSTALLER").exists()
+    assert verify(conda, prefix)["findings"] == []
+    return conda, prefix, wheel
+
+
+def _reinstalled_by(report: dict, installer: str) -> None:
+    dist_info = f"{SITE_PACKAGES}/convy-1.0.dist-info"
+    (overlap,) = findings(report, "pip-overlap")
+    assert overlap["package"] == "convy-1.0-pyh0_0"
+    assert overlap["installer"] == installer
+    assert overlap["path"] == dist_info
+    assert overlap["message"].startswith(
+        f"convy 1.0 (installed by {installer}) has the name of conda's convy-1.0"
+    )
+    assert overlap["message"].endswith(f"conda and {installer} each think they manage it")
+    assert f"{SITE_PACKAGES}/convy/tool.py" in overlap["paths"]
+    # the files it rewrote are the conda package's errors, as for any reinstall
+    assert ("altered-file", f"{dist_info}/RECORD") in summary(report)
+
+
+def test_pip_reinstalling_a_converted_package(converted_env: tuple[Conda, Path, Path]) -> None:
+    conda, prefix, wheel = converted_env
+    pip_install(conda, prefix, wheel, "--force-reinstall")
+    _reinstalled_by(verify(conda, prefix), "pip")
+
+
+def test_uv_reinstalling_a_converted_package(converted_env: tuple[Conda, Path, Path]) -> None:
+    conda, prefix, wheel = converted_env
+    uv_install(conda, prefix, "--reinstall", str(wheel))
+    _reinstalled_by(verify(conda, prefix), "uv")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from packaging.version import Version
 
 from tests.support.catalog import SITE_PACKAGES
 from tests.support.conda_cli import Conda
-from tests.support.helpers import CONDA_VERSION, findings, summary, verify
+from tests.support.helpers import CONDA_VERSION, findings, summary, uv_install, verify
 from tests.support.rattler_env import rattler_install
 from tests.support.wheels import build_wheel
 
@@ -157,28 +156,6 @@ def test_links_and_modes_after_conda_clean(sandbox: Conda, env: Path) -> None:
     assert retargeted["expected"] == {"target": "libfoo.so.1"}
     (mode,) = findings(report, "mode-changed")
     assert mode["message"].startswith("lost its executable bit; it was executable at snapshot")
-
-
-def uv_install(conda: Conda, prefix: Path, *args: str) -> subprocess.CompletedProcess:
-    from uv import find_uv_bin
-
-    uv = find_uv_bin()
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(conda.home),
-        "UV_CACHE_DIR": str(conda.root / "uv-cache"),
-        "UV_NO_CONFIG": "1",
-        "UV_OFFLINE": "1",
-    }
-    result = subprocess.run(
-        [uv, "pip", "install", "--python", str(prefix / "bin" / "python"), "--no-index", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 def test_uv_reinstalling_a_conda_package(sandbox: Conda, tmp_path: Path) -> None:

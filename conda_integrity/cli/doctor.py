@@ -31,6 +31,13 @@ def run_health_check(prefix: str, verbose: bool) -> None:
     An error of conda-integrity's own is one line: conda doctor goes on with its
     other checks.
     """
+    from ..progress import escaping
+
+    with escaping():
+        _health_check(prefix, verbose)
+
+
+def _health_check(prefix: str, verbose: bool) -> None:
     from ..exceptions import IntegrityInputError
     from ..guard import failsafe
     from ..progress import Progress
@@ -60,6 +67,13 @@ def run_fixer(prefix: str, args: Any, confirm: Callable[[str], None]) -> int:
     """``conda doctor --fix``: plan the repair, show it, ask with conda's ``confirm``
     (which stops a dry run before anything changes), carry it out; the exit code
     of ``conda integrity repair``."""
+    from ..progress import escaping
+
+    with escaping():
+        return _fix(prefix, confirm)
+
+
+def _fix(prefix: str, confirm: Callable[[str], None]) -> int:
     from conda.base.context import context
 
     from ..repair.run import repair

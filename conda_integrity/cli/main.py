@@ -46,12 +46,16 @@ def execute(args: Namespace) -> int:
     An error of conda-integrity's own (not bad input, which says what is wrong
     itself) ends the command with one line and exit code 2, never a traceback;
     ``-v`` shows the details. When the reader of the output goes away (``| head``),
-    the command stops quietly, as other command-line tools do.
+    the command stops quietly, as other command-line tools do. A character the
+    output's encoding cannot take is escaped, never the end of a report.
     """
     from conda.exceptions import CondaError
 
+    from ..progress import escaping
+
     try:
-        return int(args.integrity_action(args))
+        with escaping():
+            return int(args.integrity_action(args))
     except CondaError:
         raise
     except BrokenPipeError:

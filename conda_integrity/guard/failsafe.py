@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from ..progress import escaping
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: how to go on when refuse mode stops a command the guard could not check
@@ -86,9 +88,10 @@ def refused(line: str) -> str:
 
 def say(line: str, error: BaseException) -> None:
     """Print ``line`` on stderr; the details too with ``-v`` or debug logging."""
-    sys.stderr.write(line + "\n")
-    details(error)
-    sys.stderr.flush()
+    with escaping():
+        sys.stderr.write(line + "\n")
+        details(error)
+        sys.stderr.flush()
 
 
 def details(error: BaseException) -> None:

@@ -6,6 +6,7 @@ import sys
 
 from ..compat import GUARDED_COMMANDS
 from ..findings import Finding
+from ..progress import escaping
 from ..store.changes import FileChange
 from ..store.journal import OpenTransaction
 from ..verify.report import finding_head, printable, terminal_safe
@@ -14,8 +15,9 @@ from .session import Session
 
 def say(text: str) -> None:
     """Print ``text`` on stderr at once (conda's own output goes on around it)."""
-    sys.stderr.write(printable(text) + "\n")
-    sys.stderr.flush()
+    with escaping():
+        sys.stderr.write(printable(text) + "\n")
+        sys.stderr.flush()
 
 
 def verify_hint(prefix: str) -> str:

@@ -179,7 +179,7 @@ class _Folder(NamedTuple):
 def _opened(path: str, parent: _Folder | None = None) -> Iterator[_Folder]:
     """``path`` (a name in ``parent``, whose symlink is then not followed) opened as a
     folder; OSError when it cannot be."""
-    if not _BY_FOLDER:  # pragma: no cover (Windows)
+    if not _BY_FOLDER:  # Windows (tests/test_platforms.py runs it here)
         full = parent.at(path) if parent is not None else path
         if parent is not None and not stat.S_ISDIR(os.lstat(full).st_mode):
             raise NotADirectoryError(full)
@@ -236,7 +236,7 @@ def _scan(
                 path = f"{site_packages}/{name}"
                 owner = _conda_owner(path, owners)
                 project, version = _from_folder_name(name)
-                if owner is not None and _reinstalled(folder, name, path, installers):
+                if owner is not None and _reinstalled(folder, name, path, owners, installers):
                     owner = None
                 if owner is not None:
                     distributions.append(Distribution(path, project, version, conda_record=owner))
@@ -258,12 +258,18 @@ def _scan(
     return SitePackages(site_packages, tuple(distributions), reader.unread), settled
 
 
-def _reinstalled(site: _Folder, name: str, path: str, installers: dict[str, str]) -> bool:
+def _reinstalled(
+    site: _Folder, name: str, path: str, owners: dict[str, str], installers: dict[str, str]
+) -> bool:
     """Whether another installer wrote this conda-owned ``*.dist-info`` anew: its
-    ``INSTALLER`` is not the one the record installed."""
-    expected = installers.get(f"{path}/INSTALLER")
-    if expected is None:
-        return False
+    ``INSTALLER`` is not the one the record installed, or there is one where the
+    record installed none (packages converted from wheels by tools other than
+    conda-build have none; pip and uv always write one, conda never does)."""
+    installer = f"{path}/INSTALLER"
+    expected = installers.get(installer)
+    owned = installer in owners
+    if owned and expected is None:
+        return False  # a record remembered clean, or one that gives it no hash
     try:
         with _opened(name, site) as folder:
             read = read_file(folder.at("INSTALLER"), MAX_BYTES, dir_fd=folder.fd)
@@ -271,7 +277,7 @@ def _reinstalled(site: _Folder, name: str, path: str, installers: dict[str, str]
         return False  # the record's own findings say what became of it
     if read.data is None:
         return False
-    return hashlib.sha256(read.data).hexdigest() != expected
+    return not owned or hashlib.sha256(read.data).hexdigest() != expected
 
 
 def _conda_owner(path: str, owners: dict[str, str]) -> str | None:

@@ -67,7 +67,7 @@ def cores() -> int:
     """The cores this process may run on (``taskset`` and cgroups' cpusets count)."""
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover (macOS, Windows)
+    except AttributeError:  # macOS, Windows (tests/test_platforms.py runs it here)
         return os.cpu_count() or 1
 
 

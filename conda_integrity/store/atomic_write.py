@@ -45,7 +45,7 @@ def write_atomic(folder: StateDir, name: str, data: bytes, durable: bool = False
 
 
 def _fsync_dir(fd: int | None) -> None:
-    if fd is None:  # pragma: no cover (Windows cannot open folders)
+    if fd is None:  # Windows cannot open folders (tests/test_platforms.py runs it here)
         return
     with contextlib.suppress(OSError):
         os.fsync(fd)

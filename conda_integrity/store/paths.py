@@ -43,7 +43,7 @@ class UntrustedState(NamedTuple):
 def environment_owner(prefix: str) -> int | None:
     """The user who owns the environment: the owner of its ``conda-meta`` folder
     (None: no real ``conda-meta`` folder, or a platform without owners)."""
-    if running_user() is None:  # pragma: no cover (Windows)
+    if running_user() is None:  # Windows (tests/test_platforms.py runs it here)
         return None
     try:
         info = os.lstat(os.path.join(prefix, "conda-meta"))

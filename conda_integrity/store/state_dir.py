@@ -60,7 +60,7 @@ class Opened(NamedTuple):
         for a name that is not one entry of the folder (``..``, ``a/b``)."""
         if name in ("", ".", "..") or os.sep in name or (os.altsep and os.altsep in name):
             raise OSError(errno.EINVAL, "not a file name", name)
-        if self.fd is None:  # pragma: no cover (Windows)
+        if self.fd is None:  # Windows (tests/test_platforms.py runs it here)
             return os.path.join(self.path, name), None
         return name, self.fd
 
@@ -98,7 +98,7 @@ class StateDir:
         belongs to another user; PermissionError for a write to a read-only one."""
         if write and not self.writable:
             raise PermissionError(errno.EACCES, "not a folder this user may write to", self.path)
-        if not _RELATIVE:  # pragma: no cover (Windows)
+        if not _RELATIVE:  # Windows (tests/test_platforms.py runs it here)
             self._check_by_path(write)
             yield Opened(self.path, None)
             return
@@ -131,7 +131,7 @@ class StateDir:
         if self.owner is not None and info.st_uid != self.owner:
             raise PermissionError(errno.EPERM, f"belongs to uid {info.st_uid}", name)
 
-    def _check_by_path(self, write: bool) -> None:  # pragma: no cover (Windows)
+    def _check_by_path(self, write: bool) -> None:  # Windows (tests/test_platforms.py runs it here)
         folder = self.base
         if write and self.own_base:
             os.makedirs(folder, exist_ok=True)

@@ -52,7 +52,9 @@ class _Helper:
 
 
 def can_fork() -> bool:
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    return (
+        hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+    )
 
 
 def fork_helpers(count: int, work: Callable[[str, InodeHashes], object]) -> list[_Helper]:

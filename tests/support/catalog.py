@@ -34,8 +34,9 @@ import os
 import random
 import sys
 import zipfile
+from pathlib import Path
 
-from .packages import BINARY_PLACEHOLDER, TEXT_PLACEHOLDER, File, Package
+from .packages import BINARY_PLACEHOLDER, TEXT_PLACEHOLDER, File, Package, build, write_repodata
 
 PY_VERSION = "{}.{}".format(*sys.version_info[:2])
 PY_FULL_VERSION = "{}.{}.{}".format(*sys.version_info[:3])
@@ -271,9 +272,17 @@ def bundled_pip_wheel() -> str | None:
 
 def pip_package(wheel: str) -> Package:
     """The real pip as a noarch python conda package, from its wheel."""
+    return wheel_package(wheel, "pip", installer=b"conda\n")
+
+
+def wheel_package(wheel: str | os.PathLike, name: str, installer: bytes | None) -> Package:
+    """A noarch python conda package made from ``wheel``, with the ``INSTALLER`` that
+    conda-build's ``pip install`` writes, or (``installer=None``) none, as packages
+    converted from wheels by other tools have."""
     version = os.path.basename(wheel).split("-")[1]
     files = []
     entry_points: list[str] = []
+    dist_info = None
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.namelist():
             if member.endswith("/"):
@@ -283,10 +292,13 @@ def pip_package(wheel: str) -> Package:
                 parser = configparser.ConfigParser(delimiters=("=",))
                 parser.read_string(content.decode())
                 entry_points = [f"{k} = {v}" for k, v in parser["console_scripts"].items()]
+            if member.endswith(".dist-info/METADATA"):
+                dist_info = member.rpartition("/")[0]
             files.append(File(f"site-packages/{member}", content))
-    files.append(File(f"site-packages/pip-{version}.dist-info/INSTALLER", b"conda\n"))
+    if installer is not None:
+        files.append(File(f"site-packages/{dist_info}/INSTALLER", installer))
     return Package(
-        name="pip",
+        name=name,
         version=version,
         build="pyh0_0",
         noarch_python=True,
@@ -317,3 +329,86 @@ def channel_packages() -> list[Package]:
         alpha("1.0"),
         alpha("2.0"),
     ]
+
+
+# -- other platforms: what ``conda create --platform SUBDIR`` links here ----------------
+
+#: the subdirs of other platforms the tests create environments for
+OTHER_SUBDIRS = ("osx-arm64", "win-64", "linux-aarch64")
+#: the first bytes of an executable of each subdir (none of them runs here)
+_MAGIC = {
+    "osx-arm64": b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01",  # Mach-O 64-bit, arm64
+    "win-64": b"MZ\x90\x00\x03\x00\x00\x00",  # a PE's DOS header
+    "linux-aarch64": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\xb7\x00",
+}
+
+
+def _executable(subdir: str, tag: bytes) -> bytes:
+    return _MAGIC[subdir] + b"\x00" * 56 + tag + bytes(range(256))
+
+
+def _build_string(subdir: str) -> str:
+    # distinct per subdir: a package cache holds one folder per name-version-build
+    return "h0_" + subdir.replace("-", "_")
+
+
+def platform_python(subdir: str) -> Package:
+    """A python record for ``subdir``, laid out as conda-forge's is there; its
+    interpreter cannot run here, so conda cannot compile noarch packages' ``.pyc``."""
+    interpreter = _executable(subdir, b"python")
+    if subdir.startswith("win"):
+        files = [
+            File("python.exe", interpreter, 0o755),
+            File(f"python{PY_VERSION.replace('.', '')}.dll", _executable(subdir, b"dll")),
+            File("Lib/os.py", b"# os\n"),
+            File("Lib/site-packages/README.txt", b"site-packages\n"),
+            File("Scripts/.keep", b""),
+        ]
+    else:
+        files = [
+            File(f"bin/python{PY_VERSION}", interpreter, 0o755),
+            File("bin/python3", symlink_to=f"python{PY_VERSION}"),
+            File("bin/python", symlink_to=f"python{PY_VERSION}"),
+            File(f"{SITE_PACKAGES}/README.txt", b"site-packages\n"),
+        ]
+    return Package("python", PY_FULL_VERSION, _build_string(subdir), subdir=subdir, files=files)
+
+
+def platlib(subdir: str, name: str = "platlib") -> Package:
+    """A library for ``subdir`` with a binary and a text prefix placeholder, an
+    executable and (off Windows) a symlink; on Windows also a menuinst shortcut
+    and conda's Windows folders (``Library/``, ``Scripts/``, ``Menu/``)."""
+    binary = _executable(subdir, name.encode()) + BINARY_PLACEHOLDER.encode() + b"\x00" * 32
+    if subdir.startswith("win"):
+        files = [
+            File(f"Library/bin/{name}.dll", binary, prefix_mode="binary"),
+            File(
+                f"Scripts/{name}-config.bat",
+                f"@echo {TEXT_PLACEHOLDER}\\Library\r\n".encode(),
+                prefix_mode="text",
+            ),
+            File(f"Library/include/{name.capitalize()}.h", b"int platlib(void);\n"),
+            File(f"Menu/{name}.json", b'{"menu_name": "PlatLib", "menu_items": []}\n'),
+        ]
+    else:
+        files = [
+            File(f"lib/lib{name}.so.1", binary, 0o755, prefix_mode="binary"),
+            File(f"lib/lib{name}.so", symlink_to=f"lib{name}.so.1"),
+            File(
+                f"bin/{name}-config",
+                f"#!/bin/sh\necho {TEXT_PLACEHOLDER}\n".encode(),
+                0o755,
+                prefix_mode="text",
+            ),
+            File(f"include/{name}.h", b"int platlib(void);\n"),
+        ]
+    return Package(name, "1.0", _build_string(subdir), subdir=subdir, files=files)
+
+
+def build_platform_channel(channel: Path) -> None:
+    """Add to ``channel`` a python, ``platlib`` and ``platextra`` for every subdir of
+    :data:`OTHER_SUBDIRS` (noarch python packages come from the channel itself)."""
+    for subdir in OTHER_SUBDIRS:
+        for package in (platform_python(subdir), platlib(subdir), platlib(subdir, "platextra")):
+            build(package, channel)
+    write_repodata(channel, ("linux-64", "noarch", *OTHER_SUBDIRS))

@@ -68,8 +68,8 @@ def summary(report: dict) -> set[tuple[str, str | None]]:
     return {(f["code"], f.get("path")) for f in report["findings"]}
 
 
-def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
-    """``PREFIX/bin/python -m pip install --no-index WHEEL``, offline: its output."""
+def pip_install(conda: Conda, prefix: Path, wheel: Path, *args: str) -> str:
+    """``PREFIX/bin/python -m pip install --no-index ARGS WHEEL``, offline: its output."""
     environ = {
         "PATH": f"{prefix / 'bin'}:/usr/bin:/bin",
         "HOME": str(conda.home),
@@ -78,7 +78,7 @@ def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
         "PIP_NO_INPUT": "1",
     }
     result = subprocess.run(
-        [str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)],
+        [str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", *args, str(wheel)],
         env=environ,
         capture_output=True,
         text=True,
@@ -86,6 +86,29 @@ def pip_install(conda: Conda, prefix: Path, wheel: Path) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+def uv_install(conda: Conda, prefix: Path, *args: str) -> subprocess.CompletedProcess:
+    """``uv pip install --no-index ARGS`` into the environment's python, offline."""
+    from uv import find_uv_bin
+
+    uv = find_uv_bin()
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(conda.home),
+        "UV_CACHE_DIR": str(conda.root / "uv-cache"),
+        "UV_NO_CONFIG": "1",
+        "UV_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        [uv, "pip", "install", "--python", str(prefix / "bin" / "python"), "--no-index", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def record_of(prefix: Path, name: str) -> Path:

@@ -26,6 +26,15 @@ TEXT_PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
 BINARY_PLACEHOLDER = "/opt/conda-integrity-test-placeholder" + "_placehold" * 20
 
 
+#: the ``platform`` and ``arch`` of index.json for each subdir the tests build for
+PLATFORMS = {
+    "linux-64": ("linux", "x86_64"),
+    "linux-aarch64": ("linux", "aarch64"),
+    "osx-arm64": ("osx", "arm64"),
+    "win-64": ("win", "x86_64"),
+}
+
+
 @dataclass
 class File:
     """One path in a package."""
@@ -90,7 +99,7 @@ class Package:
         if self.noarch_python:
             index["noarch"] = "python"
         else:
-            index["platform"], index["arch"] = "linux", "x86_64"
+            index["platform"], index["arch"] = PLATFORMS[self.subdir]
         return index
 
 
