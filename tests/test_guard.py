@@ -263,6 +263,23 @@ def test_modes_compare_with_the_snapshot_after_the_transaction(sandbox: Conda, e
     assert "it was executable at snapshot" in finding["message"]
 
 
+def test_a_guarded_command_does_not_make_a_chmod_by_hand_the_baseline(
+    sandbox: Conda, env: Path
+) -> None:
+    """The snapshots a guarded command takes keep the modes of what it did not link:
+    verify goes on naming a mode changed by hand, after an install of something else
+    and after an update of the package itself (which relinks it, as a repair would)."""
+    (env / "bin" / "foo-config").chmod(0o644)
+    assert summary(verify(sandbox, env)) == {("mode-changed", "bin/foo-config")}
+
+    sandbox.install(env, "chmodder", env=WARN)
+    sandbox.remove(env, "chmodder", env=WARN)
+
+    assert summary(verify(sandbox, env)) == {("mode-changed", "bin/foo-config")}
+    sandbox.install(env, "libfoo=2.0", env=WARN)  # linked anew: as its package has it
+    assert verify(sandbox, env)["findings"] == []
+
+
 @needs_actions
 def test_env_update_from_a_file_is_guarded(sandbox: Conda, tmp_path: Path) -> None:
     """`conda env update -f FILE` names its target only in the file; conda 25.5 and

@@ -104,4 +104,15 @@ def _snapshot_after(session: Session, state: PrefixState, memory: Memory) -> sna
         with contextlib.suppress(IntegrityInputError):
             before = snapshots.load(session.guard_dir, session.entry.before)
     digests = state_digests(state, memory)
-    return snapshot_of(state, snapshots.AFTER, None, command_line(), digests, base=before)
+    # modes are the baseline of mode-changed: the records the transaction did not link
+    # keep theirs (a post-link script may set the modes of what it linked)
+    plan = session.entry.plan if session.entry is not None else None
+    linked = set(plan["link"]) if plan else None
+    kept = frozenset(
+        stem
+        for stem in (*(r.stem for r in state.records), *(u.stem for u in state.unchanged))
+        if linked is not None and stem not in linked
+    )
+    return snapshot_of(
+        state, snapshots.AFTER, None, command_line(), digests, base=before, base_modes=kept
+    )

@@ -57,7 +57,12 @@ def begin(session: Session, before: Before) -> bool:
             before_number = newest["number"]  # nothing changed since: that one is "before"
         else:
             last = snapshots.latest(session.guard_dir)
-            now = snapshot_of(state, snapshots.BEFORE, None, command_line(), digests, base=last)
+            # no transaction linked anything since the last snapshot: every record keeps
+            # the modes it saw (a chmod by hand is no new baseline of mode-changed)
+            stems = frozenset(digests)
+            now = snapshot_of(
+                state, snapshots.BEFORE, None, command_line(), digests, base=last, base_modes=stems
+            )
             _report_changes(state, before.findings, last, now)
             session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
             before_number = session.before.number

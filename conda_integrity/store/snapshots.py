@@ -26,7 +26,7 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
-from stat import S_ISLNK
+from stat import S_IFMT, S_ISLNK
 from typing import Any, NamedTuple
 
 from ..exceptions import IntegrityInputError
@@ -252,16 +252,25 @@ def _decode_block(block: bytes) -> dict[str, FileStat]:
 
 
 def stats_block(
-    prefix: str, paths: tuple[str, ...], infos: list[os.stat_result | None], known: dict
+    prefix: str,
+    paths: tuple[str, ...],
+    infos: list[os.stat_result | None],
+    known: dict,
+    modes: dict[str, int] | None = None,
 ) -> bytes:
-    """The block of paths with their lstat (None: absent); ``known`` symlink targets."""
+    """The block of paths with their lstat (None: absent); ``known`` symlink targets;
+    ``modes``, the modes to keep instead of the lstat's for paths still of that kind."""
     stats = array(_STATS)
     targets = {}
     for path, info in zip(paths, infos):
         if info is None:
             stats.extend((0, 0, 0, 0))
             continue
-        stats.extend((info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino))
+        mode = info.st_mode
+        kept = modes.get(path) if modes else None
+        if kept is not None and S_IFMT(kept) == S_IFMT(mode):
+            mode = kept
+        stats.extend((mode, info.st_size, info.st_mtime_ns, info.st_ino))
         if S_ISLNK(info.st_mode):
             target = known.get(path)
             if target is None:
