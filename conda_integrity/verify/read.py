@@ -41,6 +41,7 @@ from ..records.installed import InstalledPackage, package_fields, records_key, r
 from ..records.model import Record, python_site_packages
 from ..records.reader import check_prefix, read_records, readable, record_files
 from ..records.seen import SeenRecords
+from ..records.selection import select
 from ..store.paths import guard_dir, guard_dirs_to_read, untrusted_state
 from ..store.snapshots import FileStat, Snapshot, latest
 from .interruptions import review
@@ -73,33 +74,6 @@ class VerifyOptions:
     #: with ``fast``, still hash the copies of files the newest snapshot saw (a
     #: restored backup): a diff against it judges them by their content
     copies: bool = False
-
-
-def select(records: list[Record], specs: tuple[str, ...]) -> list[Record]:
-    """The records matching any of ``specs``; each spec must match one at least."""
-    from conda.exceptions import CondaError
-    from conda.models.match_spec import MatchSpec
-
-    chosen: set[str] = set()
-    for text in specs:
-        try:
-            spec = MatchSpec(text)
-        except CondaError as error:
-            raise IntegrityInputError(f"{text!r} is not a package name or spec: {error}") from None
-        matches = [r.stem for r in records if _matches(spec, r)]
-        if not matches:
-            raise IntegrityInputError(f"no installed package matches {text!r}")
-        chosen.update(matches)
-    return [record for record in records if record.stem in chosen]
-
-
-def _matches(spec, record: Record) -> bool:  # type: ignore[no-untyped-def]
-    if spec.name not in ("*", record.name):
-        return False
-    try:
-        return bool(spec.match(record.raw))
-    except Exception:  # a record conda cannot turn into a PackageRecord: name must do
-        return bool(spec.name == record.name)
 
 
 def _sharing(records: list[Record], unchanged: dict[str, UnchangedRecord]) -> set[str]:
