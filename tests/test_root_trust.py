@@ -223,7 +223,12 @@ def test_a_conda_of_the_owner_at_work_is_named_by_whose_it_is(sandbox: Conda, en
     with lock.open("rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         result = integrity(sandbox, "rollback", "-p", str(env), "1", "--dry-run")
+        repaired = integrity(sandbox, "repair", "-p", str(env), "-y")
     assert result.returncode == 2, str(result)
     (line,) = result.stderr.strip().splitlines()
-    assert f"another conda is at work on {env} (pid {GONE}, nobody (uid 65534))" in line
+    whose = "a conda of nobody (uid 65534)"
+    assert f"another conda is at work on {env} (pid {GONE}, {whose})" in line
     assert "touch" not in line
+    assert repaired.returncode == 2, str(repaired)
+    assert f"another conda is changing {env} now ({whose}, pid {GONE})" in repaired.stderr
+    assert "touch" not in repaired.stderr

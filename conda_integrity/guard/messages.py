@@ -7,6 +7,7 @@ import sys
 from ..compat import GUARDED_COMMANDS
 from ..findings import Finding
 from ..progress import escaping
+from ..store import journal
 from ..store.changes import FileChange
 from ..store.journal import OpenTransaction
 from ..verify.report import finding_head, printable, terminal_safe
@@ -40,7 +41,7 @@ def problems_before(
 ) -> str | None:
     """What is wrong with ``prefix`` before the command (None: nothing)."""
     lines = [
-        f"  another conda process (pid {other.entry.pid}, `conda {other.entry.command}`) "
+        f"  another conda process (pid {other.entry.pid}, {journal.running_command(other.entry)}) "
         "is changing this environment right now"
         for other in others
     ]

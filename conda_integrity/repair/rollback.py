@@ -280,11 +280,9 @@ def refuse_if_running(prefix: str) -> None:
         for entry in journal.newest_first(guard):
             open_now = entry.state in journal.OPEN_STATES and not journal.is_own(entry)
             if open_now and journal.is_running(guard, entry):
-                # another user's entry: whose it is, not the words it holds
-                what = entry.command if journal.by_runner(entry) else journal.writer_name(entry)
                 raise IntegrityInputError(
                     f"another conda is at work on {prefix} (pid {entry.pid}, "
-                    f"{what}): try again once it has finished"
+                    f"{journal.running_command(entry)}): try again once it has finished"
                 )
 
 

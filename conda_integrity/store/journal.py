@@ -284,6 +284,15 @@ def writer_name(entry: Entry) -> str:
     return user_name(uid) if uid is not None else "another user"
 
 
+def running_command(entry: Entry) -> str:
+    """The entry's command in words, for a message about a conda at work: the runner's
+    own command line, or for another user's entry only whose it is (the words in
+    their file are never repeated as if they were a command)."""
+    if by_runner(entry):
+        return "`conda " + " ".join(entry.argv[1:] or [entry.command]) + "`"
+    return f"a conda of {writer_name(entry)}"
+
+
 def where(entry: Entry) -> str:
     """The entry's file (its id, for one this process made)."""
     return entry.written.path if entry.written is not None else entry.id
