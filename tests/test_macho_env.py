@@ -16,11 +16,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from conda_integrity.observe.known_hashes import RACY_SECONDS
 from conda_integrity.observe.macho import same_outside_signature
 
 from .support import codesign
@@ -180,6 +182,7 @@ def test_without_the_cached_package_it_cannot_be_confirmed(made):
     _resign(prefix / THIN)
     for cached in conda.pkgs_dir.glob("speedups-1.0-0*"):
         shutil.rmtree(cached) if cached.is_dir() else cached.unlink()
+    time.sleep(RACY_SECONDS + 0.2)  # old enough for the hash verify learns to be kept
     result = conda.verify(prefix)
     assert result.returncode == 0, result
     assert "warning  altered-file" in result.stdout

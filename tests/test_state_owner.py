@@ -303,6 +303,7 @@ def test_a_conda_meta_of_ones_own_elsewhere_is_read_as_conda_reads_it(
     kept in the user's cache (never written through the link)."""
     target = _meta_moved_out(env, tmp_path / "my-meta")
     (env / "include" / "foo.h").unlink()
+    time.sleep(RACY_SECONDS + 0.2)  # old enough for the hashes verify learns to be kept
     state_before = fingerprint(target / "integrity")
     report = verify(sandbox, env, timeout=120)
     assert summary(report) == {("missing-file", "include/foo.h")}
