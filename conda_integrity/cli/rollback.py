@@ -124,7 +124,7 @@ def _forward(prefix: str) -> int:
     back = interruption.back
     moved = sorted({*back.aside, *back.restore}) if back is not None else []
     lines += [f"  move aside {path}" for path in moved]
-    lines.append(f"  then run `{interruption.command}` again")
+    lines.append(f"  {interruption.forward_words}")
     print("\n".join(lines), file=sys.stderr if context.json else sys.stdout)
     if context.dry_run:
         return 0

@@ -12,6 +12,10 @@ without a record) is moved aside into a backup: conda's unlink deletes an
 ``X.c~`` in its way, and it would write over the rest. The command is a guarded
 conda command like any other, journaled by the guard itself, in ``warn`` mode
 for that run: the interruption it finishes would make ``refuse`` stop it.
+A transaction cut off in its last step, the history entry (every record
+written, every unlink done), is finished instead by conda's own ``History``:
+the revision and the spec lines it did not write (run again, a ``conda remove``
+would find nothing left to remove), journaled as a rollback is.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from .backup import Backup
 from .rollback import RollbackPlan, plan_rollback, unfinished_entries
 
 MODE_VARIABLE = "CONDA_PLUGINS_INTEGRITY_MODE"
+#: conda's steps that its ``History`` finishes alone
+HISTORY_STEPS = (journal.HISTORY, journal.HISTORY_SPECS)
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,24 @@ class Interruption:
     back: RollbackPlan | None
     #: forward: conda's arguments to run again (the prefix named)
     forward: list[str]
+    prefix: str = ""
 
     @property
     def command(self) -> str:
         return "conda " + shlex.join(self.forward)
+
+    @property
+    def history_left(self) -> bool:
+        """conda did all its work but its history entry (nothing was rolled back)."""
+        outcome = self.entry.outcome or {}
+        return outcome.get("step") in HISTORY_STEPS and not outcome.get("history_out_of_step")
+
+    @property
+    def forward_words(self) -> str:
+        """What going forward does, after moving aside what it left."""
+        if self.history_left:
+            return "then write the history entry conda did not finish (conda-meta/history)"
+        return f"then run `{self.command}` again"
 
 
 def interrupted_entry(prefix: str) -> journal.Entry | None:
@@ -64,11 +84,22 @@ def plan_interruption(prefix: str) -> Interruption | None:
     entry = interrupted_entry(prefix)
     if entry is None:
         return None
+    if entry.state != journal.INTERRUPTED:
+        entry = _judged(prefix, entry)
     back = plan_rollback(prefix, entry.before) if entry.before is not None else None
     args = list(entry.argv[1:]) or [entry.command]
     if not names_target(args):
         args[1:1] = ["-p", prefix]
-    return Interruption(entry, back, args)
+    return Interruption(entry, back, args, prefix)
+
+
+def _judged(prefix: str, entry: journal.Entry) -> journal.Entry:
+    """``entry`` as a read of the prefix judges it (what it left, the step it was
+    cut off in), without writing the judgement."""
+    from .journaled import read_before
+
+    state = read_before(prefix, write=False).state
+    return next((t.entry for t in state.transactions if t.entry.id == entry.id), entry)
 
 
 def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
@@ -84,6 +115,9 @@ def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
         for path, why in sorted(plan.aside.items()) + [(p, _LEFT) for p in plan.restore]:
             if os.path.lexists(os.path.join(plan.prefix, path)):
                 backup.move_aside(path, why)
+    if interruption.history_left:
+        _finish_history(interruption)
+        return 0
     from conda.cli.main import main_subshell
 
     args = list(interruption.forward)
@@ -94,6 +128,24 @@ def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
 
 
 _LEFT = "left by a conda transaction that did not finish"
+
+
+def _finish_history(interruption: Interruption) -> None:
+    """Write what conda's history step did not: the revision (from the history's
+    state to the records, as conda diffs them) unless it is there, and the spec
+    lines of the plan; journaled, so that it ends the report of the interruption."""
+    from conda.history import History
+
+    from .journaled import journaled, read_before
+
+    entry = interruption.entry
+    prefix = interruption.prefix
+    plan = entry.plan or {}
+    with journaled(prefix, read_before(prefix), "rollback"):
+        history = History(prefix)
+        if entry.outcome.get("step") == journal.HISTORY:
+            history.update()
+        history.write_specs(*(plan.get(kind) or () for kind in journal.SPEC_KINDS))
 
 
 @contextlib.contextmanager

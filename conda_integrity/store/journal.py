@@ -38,6 +38,23 @@ CLOSED = "closed"  # it did not finish, but changed nothing (a failed solve, say
 INTERRUPTED = "interrupted"  # it did not finish and left the prefix changed
 OPEN_STATES = (STARTED, FAILED)
 
+#: conda's own steps of a transaction, in its order (24.7 and 26.7 alike): the
+#: unlinks (files renamed to ``.c~``, then the record), the links, the records of
+#: what it linked, and its history entry: the revision (``+``/``-`` lines), then
+#: the spec lines; conda 26 runs the post-transaction actions after them, and
+#: both delete their ``.c~`` backups last. A transaction is finished when all of
+#: these are done; the outcome of one cut off names the first that is not.
+UNLINK, LINK, RECORDS, HISTORY, HISTORY_SPECS = (
+    "unlink",
+    "link",
+    "records",
+    "history",
+    "history-specs",
+)
+STEPS = (UNLINK, LINK, RECORDS, HISTORY, HISTORY_SPECS)
+#: the plan's spec lists, by the kind conda's history names them (``# remove specs:``)
+SPEC_KINDS = ("remove_specs", "update_specs", "neutered_specs")
+
 
 @dataclass
 class Entry:
@@ -49,7 +66,8 @@ class Entry:
     state: str = STARTED
     #: number of the snapshot taken before the transaction
     before: int | None = None
-    #: {"unlink": [stems], "link": [stems]}, once conda has solved
+    #: {"unlink": [stems], "link": [stems]}, once conda has solved, and the specs
+    #: its history entry will list (``SPEC_KINDS``: those conda writes a line for)
     plan: dict[str, list[str]] | None = None
     ended: float | None = None
     #: number of the snapshot taken after it
@@ -74,11 +92,13 @@ OUTCOME_FORMAT = schema.fields(
                 "backups",
                 "records_added",
                 "records_removed",
+                "history_specs_missing",
             )
         },
         **{key: schema.whole for key in ("files_without_record", "files_gone", "files_changed")},
-        **{key: schema.flag for key in ("history_written", "changed")},
+        **{key: schema.flag for key in ("history_written", "history_out_of_step", "changed")},
         **{key: schema.text for key in ("error", "unchecked")},
+        "step": schema.one_of(*STEPS),
     },
 )
 
@@ -99,7 +119,9 @@ ENTRY_FORMAT = schema.exactly(
     {
         "state": schema.one_of(STARTED, FAILED, FINISHED, CLOSED, INTERRUPTED),
         "before": schema.optional(_snapshot_number),
-        "plan": schema.optional(schema.fields({"unlink": _STEMS, "link": _STEMS})),
+        "plan": schema.optional(
+            schema.fields({"unlink": _STEMS, "link": _STEMS}, {kind: _STEMS for kind in SPEC_KINDS})
+        ),
         "ended": schema.optional(schema.timestamp),
         "after": schema.optional(_snapshot_number),
         "outcome": OUTCOME_FORMAT,

@@ -34,6 +34,7 @@ from typing import Any
 
 from ..compat import CREATE_COMMANDS
 from ..exceptions import IntegrityInputError
+from ..observe.conda_history import HISTORY, read_last_revision_specs
 from ..observe.prefix_state import PrefixState
 from ..observe.snapshot import snapshot_of
 from ..observe.walk import CONDA_TEMP_EXTENSION
@@ -148,7 +149,8 @@ def _evidence(
     not_recorded = [stem for stem in link if stem not in recorded]
     # a package unlinked and linked again (a reinstall) has its record either way
     still_recorded = [stem for stem in unlink if stem in recorded and stem not in link]
-    history_written = _written_since(state.prefix, "conda-meta/history", entry.started)
+    history_written = _written_since(state.prefix, HISTORY, entry.started)
+    specs_missing = _specs_missing(state.prefix, plan) if history_written else []
     progress: dict[str, Any] = {
         "unlinked": [stem for stem in unlink if stem not in recorded],
         "still_recorded": still_recorded,
@@ -158,6 +160,13 @@ def _evidence(
         "backups": backups,
         "history_written": history_written,
     }
+    if specs_missing:
+        progress["history_specs_missing"] = specs_missing
+    # conda 26 does not take back a history write that failed half-way (Ctrl-C in
+    # it): its roll-back puts back the rest, and the history no longer matches
+    history_apart = history_written and _history_apart(state)
+    if history_apart:
+        progress["history_out_of_step"] = True
     creating = entry.command in CREATE_COMMANDS and entry.before is None
     if changes is not None:
         changed = bool(changes)
@@ -172,7 +181,7 @@ def _evidence(
             creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
         )
     own_backups = [path for path in backups if path not in earlier.backups]
-    if not (changed or own_backups) and (
+    if not (changed or own_backups or history_apart) and (
         not progress["files_without_record"]
         or not _files_present(
             state.prefix,
@@ -181,9 +190,53 @@ def _evidence(
         )
     ):
         return {}
-    if entry.plan is not None and not not_recorded and not still_recorded and history_written:
+    records_moved = changes is None or changes.records_added or changes.records_removed
+    if history_apart and not records_moved:
+        step: str | None = journal.HISTORY  # the rest was rolled back
+    else:
+        step = _cut_off_at(progress, history_written, specs_missing)
+    if entry.plan is not None and step is None:
         return COMPLETED
+    if step is not None:
+        progress["step"] = step
     return progress
+
+
+def _cut_off_at(
+    progress: dict[str, Any], history_written: bool, specs_missing: list[str]
+) -> str | None:
+    """The first of conda's own steps (:data:`journal.STEPS`) the transaction did
+    not finish; None: it did them all."""
+    if progress["still_recorded"]:
+        return journal.UNLINK
+    if progress["not_recorded"]:
+        return journal.RECORDS if progress["linked"] else journal.LINK
+    if not history_written:
+        return journal.HISTORY
+    if specs_missing:
+        return journal.HISTORY_SPECS
+    return None
+
+
+def _history_apart(state: PrefixState) -> bool:
+    """Whether the state the history ends in is not the records' (the packages)."""
+    history = state.history
+    if history is None or not history.exists or not history.revisions:
+        return False
+    recorded = {p.stem for p in state.packages} | {b.stem for b in state.bad_records}
+    return set(history.installed) != recorded
+
+
+def _specs_missing(prefix: str, plan: dict[str, Any]) -> list[str]:
+    """The spec lists of the plan that the history's last revision has no line for
+    (conda writes them last, in an append of their own)."""
+    wanted = [kind for kind in journal.SPEC_KINDS if plan.get(kind)]
+    if not wanted:
+        return []
+    written = read_last_revision_specs(prefix)
+    if written is None:
+        return []  # no revision to judge (or unreadable): history-mismatch tells
+    return [kind for kind in wanted if kind not in written]
 
 
 def _written_since(prefix: str, path: str, since: float) -> bool:

@@ -81,20 +81,21 @@ class DiskView:
     records: dict[str, tuple[str, ...] | None]
     #: every file and symlink, outside conda-meta and but for conda's leftovers
     files: frozenset[str]
-    #: how many transactions conda-meta/history tells of (None: no history)
-    history_entries: int | None
+    #: conda-meta/history's lines, each revision's time left out (None: no history):
+    #: a revision without its spec lines is neither the history before nor after
+    history: tuple[str, ...] | None
 
     def same_as(self, other: DiskView) -> bool:
         return (
             self.meta == other.meta
             and self.records == other.records
             and self.files == other.files
-            and self.history_entries == other.history_entries
+            and self.history == other.history
         )
 
     @property
     def empty(self) -> bool:
-        return not (self.meta or self.records or self.files or self.history_entries is not None)
+        return not (self.meta or self.records or self.files or self.history is not None)
 
 
 def view_of(prefix: Path) -> DiskView:
@@ -119,11 +120,13 @@ def view_of(prefix: Path) -> DiskView:
         except (OSError, ValueError, KeyError, TypeError):
             records[record.stem] = None
     try:
-        history = (prefix / "conda-meta" / "history").read_text()
-        entries: int | None = sum(line.startswith("==>") for line in history.splitlines())
+        text = (prefix / "conda-meta" / "history").read_text(errors="replace")
+        history: tuple[str, ...] | None = tuple(
+            "==>" if line.startswith("==>") else line for line in text.splitlines()
+        )
     except OSError:
-        entries = None
-    return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), entries)
+        history = None
+    return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), history)
 
 
 def classify(now: DiskView, before: DiskView, after: DiskView) -> str:
