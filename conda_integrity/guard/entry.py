@@ -63,7 +63,7 @@ def begin(session: Session, before: Before) -> bool:
             session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
             before_number = session.before.number
         session.entry, session.lock = journal.begin(
-            session.guard_dir, session.command, list(sys.argv), before_number
+            session.guard_dir, session.command, list(sys.argv), before_number, session.prefix
         )
     except OSError as error:
         messages.say(

@@ -28,10 +28,13 @@ from dataclasses import dataclass
 
 from ..compat import CREATE_COMMANDS, names_target
 from ..exceptions import IntegrityInputError
+from ..observe.conda_history import HISTORY
 from ..settings import WARN
 from ..store import journal
 from ..store.paths import guard_dirs_to_read
+from ..store.state_dir import StateDir
 from .backup import Backup
+from .history import plan_history_back
 from .rollback import RollbackPlan, plan_rollback, unfinished_entries
 
 MODE_VARIABLE = "CONDA_PLUGINS_INTEGRITY_MODE"
@@ -71,22 +74,33 @@ class Interruption:
 def interrupted_entry(prefix: str) -> journal.Entry | None:
     """The first guarded transaction that died without ending normally since the
     last one that did (a command run after it started from a damaged prefix)."""
+    found = _interrupted_in(prefix)
+    return found[1] if found else None
+
+
+def _interrupted_in(prefix: str) -> tuple[StateDir, journal.Entry] | None:
+    """:func:`interrupted_entry`, and the journal it is in."""
     for guard in guard_dirs_to_read(prefix):
         unfinished = unfinished_entries(guard)
         if unfinished:
-            return unfinished[-1]
+            return guard, unfinished[-1]
     return None
 
 
 def plan_interruption(prefix: str) -> Interruption | None:
     """Both ways out of the prefix's interrupted transaction (None: there is none).
     Reads only."""
-    entry = interrupted_entry(prefix)
-    if entry is None:
+    found = _interrupted_in(prefix)
+    if found is None:
         return None
+    guard, entry = found
     if entry.state != journal.INTERRUPTED:
         entry = _judged(prefix, entry)
     back = plan_rollback(prefix, entry.before) if entry.before is not None else None
+    if back is not None:
+        back.history = plan_history_back(prefix, guard, entry)
+        if back.history is not None:  # what is there now goes aside with it
+            back.aside.pop(HISTORY, None)
     args = list(entry.argv[1:]) or [entry.command]
     if not names_target(args):
         args[1:1] = ["-p", prefix]

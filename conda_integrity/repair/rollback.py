@@ -45,6 +45,7 @@ from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
 from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
+from .history import HistoryBack, describe_history_back, put_back_history
 from .journaled import journaled, read_before, record_plan
 from .transaction import installed_records, relink
 
@@ -101,6 +102,8 @@ class RollbackPlan:
     relink_why: str = "touched by the interrupted transaction"
     #: folders of paths moved aside that conda would have removed once empty
     emptied: set[str] = field(default_factory=set)
+    #: conda-meta/history as it was before the interrupted transaction, to put back
+    history: HistoryBack | None = None
 
     @property
     def to_link(self) -> list[SnapshotRecord]:
@@ -115,7 +118,7 @@ class RollbackPlan:
     @property
     def empty(self) -> bool:
         """Nothing to do: the prefix holds the snapshot's records already."""
-        return not (self.to_link or self.remove or self.restore or self.aside)
+        return not (self.to_link or self.remove or self.restore or self.aside or self.history)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +132,7 @@ class RollbackPlan:
             "move_aside": [{"path": p, "why": why} for p, why in sorted(self.aside.items())],
             "unresolvable": [r.stem for r in self.unresolvable],
             "interrupted": [i.command for i in self.interrupted],
+            "history": self.history is not None,
         }
 
 
@@ -461,6 +465,8 @@ def describe(plan: RollbackPlan) -> list[str]:
     for path in plan.restore:
         original = path[: -len(CONDA_TEMP_EXTENSION)]
         lines.append(f"  put back {safe(original)} (from conda's backup {safe(path)})")
+    if plan.history is not None:
+        lines.append(safe(describe_history_back(plan.history)))
     for path, why in sorted(plan.aside.items()):
         lines.append(f"  move aside {safe(path)} ({safe(why)})")
     for record in plan.unresolvable:
@@ -660,6 +666,8 @@ def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None)
                 backup.move_aside(path, why)
         remove_emptied(plan.prefix, plan.emptied)
         restored = restore_backups(plan.prefix, plan.restore)
+        if plan.history is not None:  # before conda's transaction: it diffs from it
+            put_back_history(plan.prefix, plan.history, backup)
         unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
         unlink = prefix_records(plan.prefix, unlink_stems)
         if unlink or link:

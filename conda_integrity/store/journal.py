@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from .state_file import StateFile
 
 FOLDER = JOURNAL
 KEEP = 200
+#: an open entry's copy of conda-meta/history as it was before (``<id>.history``)
+HISTORY_SUFFIX = ".history"
 #: ids of the entries whose lock this process holds (its own command): a pid says
 #: less, since a dead conda's pid may be this process's now
 _HELD: set[str] = set()
@@ -74,6 +77,8 @@ class Entry:
     after: int | None = None
     #: finding codes the guard reported after it, or what an interruption left
     outcome: dict[str, Any] = field(default_factory=dict)
+    #: the size of conda-meta/history before it, kept as ``<id>.history`` (None: not kept)
+    history_bytes: int | None = None
 
 
 _STEMS = schema.list_of(schema.text)
@@ -93,10 +98,19 @@ OUTCOME_FORMAT = schema.fields(
                 "records_added",
                 "records_removed",
                 "history_specs_missing",
+                "half_written",
             )
         },
         **{key: schema.whole for key in ("files_without_record", "files_gone", "files_changed")},
-        **{key: schema.flag for key in ("history_written", "history_out_of_step", "changed")},
+        **{
+            key: schema.flag
+            for key in (
+                "history_written",
+                "history_out_of_step",
+                "history_emptied",
+                "changed",
+            )
+        },
         **{key: schema.text for key in ("error", "unchecked")},
         "step": schema.one_of(*STEPS),
     },
@@ -125,6 +139,7 @@ ENTRY_FORMAT = schema.exactly(
         "ended": schema.optional(schema.timestamp),
         "after": schema.optional(_snapshot_number),
         "outcome": OUTCOME_FORMAT,
+        "history_bytes": schema.optional(schema.whole),
     },
 )
 
@@ -149,14 +164,53 @@ def _entry_file(guard_dir: StateDir, name: str) -> StateFile:
 
 
 def save(guard_dir: StateDir, entry: Entry) -> None:
-    """Write ``entry`` (OSError when that fails)."""
+    """Write ``entry`` (OSError when that fails); the history kept for it goes once
+    it ended without leaving anything to put back."""
     _entry_file(guard_dir, entry.id + ".json").write(asdict(entry))
+    if entry.history_bytes is not None and entry.state in (FINISHED, CLOSED):
+        with contextlib.suppress(OSError):
+            _folder(guard_dir).remove(entry.id + HISTORY_SUFFIX)
+
+
+def keep_history(guard_dir: StateDir, entry: Entry, prefix: str) -> None:
+    """Keep the prefix's ``conda-meta/history`` as it is before the transaction: a
+    hard link to it in the journal (no copy: it costs no room, which may be short),
+    and its size in the entry. conda appends to the file in place, so its first
+    ``history_bytes`` stay those of before, even when a roll-back or a full disk
+    puts another file in its place. Nothing is kept when the link cannot be made."""
+    path = os.path.join(prefix, "conda-meta", "history")
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return
+        with _folder(guard_dir).opened(write=True) as folder:
+            name, dir_fd = folder.at(entry.id + HISTORY_SUFFIX)
+            os.link(path, name, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return
+    entry.history_bytes = info.st_size
+
+
+def kept_history(guard_dir: StateDir, entry: Entry, max_bytes: int) -> bytes | None:
+    """conda-meta/history as it was before ``entry``'s transaction, if it was kept
+    (and is still a regular file of the journal's owner, at least that long)."""
+    if entry.history_bytes is None or entry.history_bytes > max_bytes:
+        return None
+    data = _folder(guard_dir).read(entry.id + HISTORY_SUFFIX, max_bytes)
+    if data is None or len(data) < entry.history_bytes:
+        return None
+    return data[: entry.history_bytes]
 
 
 def begin(
-    guard_dir: StateDir, command: str, argv: list[str], before: int | None
+    guard_dir: StateDir,
+    command: str,
+    argv: list[str],
+    before: int | None,
+    prefix: str | None = None,
 ) -> tuple[Entry, IO]:
-    """Write a new entry and take its lock; keep the returned file open until the end."""
+    """Write a new entry and take its lock (with ``prefix``, keep its history as it is
+    now); keep the returned file open until the end."""
     entry = _new_entry(command, argv, before)
     lock = _folder(guard_dir).open_lock(entry.id + ".lock")
     try:
@@ -165,6 +219,8 @@ def begin(
         lock.close()
         raise
     _HELD.add(entry.id)
+    if prefix is not None:
+        keep_history(guard_dir, entry, prefix)
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
@@ -208,6 +264,8 @@ def discard(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Remove an entry and its lock file, as if it had never been begun."""
     _HELD.discard(entry.id)
     folder = _folder(guard_dir)
+    with contextlib.suppress(OSError):
+        folder.remove(entry.id + HISTORY_SUFFIX)
     try:
         folder.remove(entry.id + ".json")
     except FileNotFoundError:
@@ -294,6 +352,7 @@ def _prune(guard_dir: StateDir) -> None:
         if data is None or not schema.valid(ENTRY_FORMAT, data) or data["state"] in OPEN_STATES:
             continue
         # by the file's name, not the id it holds
-        for file_name in (name, name.removesuffix(".json") + ".lock"):
+        stem = name.removesuffix(".json")
+        for file_name in (name, stem + ".lock", stem + HISTORY_SUFFIX):
             with contextlib.suppress(OSError):
                 folder.remove(file_name)

@@ -167,6 +167,14 @@ def _evidence(
     history_apart = history_written and _history_apart(state)
     if history_apart:
         progress["history_out_of_step"] = True
+    # a disk that filled up under conda: the record it was writing stays half-written,
+    # and conda 24.7's roll-back puts its half-made copy of the history over it
+    half_written = [b.stem for b in state.bad_records if b.stem in link]
+    if half_written:
+        progress["half_written"] = half_written
+    emptied = history_written and _history_emptied(state)
+    if emptied:
+        progress["history_emptied"] = True
     creating = entry.command in CREATE_COMMANDS and entry.before is None
     if changes is not None:
         changed = bool(changes)
@@ -181,7 +189,7 @@ def _evidence(
             creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
         )
     own_backups = [path for path in backups if path not in earlier.backups]
-    if not (changed or own_backups or history_apart) and (
+    if not (changed or own_backups or history_apart or half_written or emptied) and (
         not progress["files_without_record"]
         or not _files_present(
             state.prefix,
@@ -191,8 +199,10 @@ def _evidence(
     ):
         return {}
     records_moved = changes is None or changes.records_added or changes.records_removed
-    if history_apart and not records_moved:
-        step: str | None = journal.HISTORY  # the rest was rolled back
+    if half_written:
+        step: str | None = journal.RECORDS
+    elif (history_apart or emptied) and not records_moved:
+        step = journal.HISTORY  # the rest was rolled back
     else:
         step = _cut_off_at(progress, history_written, specs_missing)
     if entry.plan is not None and step is None:
@@ -225,6 +235,18 @@ def _history_apart(state: PrefixState) -> bool:
         return False
     recorded = {p.stem for p in state.packages} | {b.stem for b in state.bad_records}
     return set(history.installed) != recorded
+
+
+def _history_emptied(state: PrefixState) -> bool:
+    """Whether the history tells no revision while there are records."""
+    history = state.history
+    return (
+        history is not None
+        and history.exists
+        and not history.revisions
+        and not history.problems
+        and bool(state.packages or state.bad_records)
+    )
 
 
 def _specs_missing(prefix: str, plan: dict[str, Any]) -> list[str]:
