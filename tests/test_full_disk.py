@@ -9,8 +9,11 @@ Skipped where the machine forbids mounting (not root, or no tmpfs).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +22,11 @@ import pytest
 from tests.support.conda_cli import Conda
 from tests.support.fault_sweep import KILL_RUNNER
 from tests.support.helpers import findings, verify
+from tests.support.kill_at import fill_disk
 
 BASE = ("python", "libfoo=1.0")
 WARN = {"CONDA_PLUGINS_INTEGRITY_MODE": "warn"}
+FOOTOOLS = "footools-1.0-h5678_0.json"
 
 
 def _mount(folder: Path, size: str) -> None:
@@ -106,3 +111,82 @@ def test_no_room_for_the_new_record(on_disk: tuple[Conda, Path], disk: Path) -> 
     assert not record.exists()
     assert history.read_bytes().startswith(history_before)
     assert verify(conda, prefix)["findings"] == []
+
+
+def _state_files_whole(prefix: Path) -> list[str]:
+    """Our state files that do not parse (a torn write would be one)."""
+    torn = []
+    for path in (prefix / "conda-meta" / "integrity").rglob("*.json"):
+        try:
+            json.loads(path.read_bytes())
+        except ValueError:
+            torn.append(str(path))
+    return torn
+
+
+#: (step, a path part, k): space runs out right before that change of conda's
+SQUEEZES = [
+    # the first change conda makes in the prefix (its temporary folder, a copy)
+    ("files", "/env/", 1),
+    ("record", f"/conda-meta/{FOOTOOLS}", 1),
+    # the copy of the history conda keeps (after an open to see it is writable)
+    ("history", "/conda-meta/history", 2),
+]
+
+
+@pytest.mark.parametrize(("step", "match", "k"), SQUEEZES, ids=[s[0] for s in SQUEEZES])
+def test_a_full_disk_at_each_step_is_as_before_or_repairable(
+    on_disk: tuple[Conda, Path], disk: Path, step: str, match: str, k: int
+) -> None:
+    conda, prefix = on_disk
+    records_before = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+    history_before = (prefix / "conda-meta" / "history").read_bytes()
+    filler = disk / "filler"
+    result = _full_at(conda, prefix, filler, match, k, "install", "footools")
+    assert "Traceback" not in result.stderr, str(result)
+    # the guard's own writes failed too: one line at most, never a crash
+    assert len([line for line in result.stderr.splitlines() if "conda-integrity" in line]) <= 1
+    filler.unlink()
+    assert _state_files_whole(prefix) == []
+    report = verify(conda, prefix)
+    if report["findings"]:
+        assert findings(report, "interrupted-transaction"), report["findings"]
+        repaired = conda.run("integrity", "repair", "-p", str(prefix), "--yes", check=False)
+        assert repaired.returncode == 0, str(repaired)
+        assert verify(conda, prefix)["findings"] == []
+        assert sorted(p.name for p in (prefix / "conda-meta").glob("*.json")) == records_before
+    else:  # as it was, or as the install leaves it
+        records = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+        assert records in (records_before, sorted([*records_before, FOOTOOLS]))
+    assert (prefix / "conda-meta" / "history").read_bytes().startswith(history_before)
+    assert conda.run("list", "-p", str(prefix), check=False).returncode == 0
+
+
+@pytest.fixture
+def full_state(tmp_path: Path, sandbox: Conda) -> Iterator[Path]:
+    """An environment on the ordinary disk whose state folder alone is a full disk."""
+    prefix = tmp_path / "env"
+    sandbox.create(prefix, *BASE)
+    state = prefix / "conda-meta" / "integrity"
+    kept = tmp_path / "state-before"
+    shutil.copytree(state, kept, symlinks=True)
+    _mount(state, "1m")
+    try:
+        shutil.copytree(kept, state, symlinks=True, dirs_exist_ok=True)
+        fill_disk(str(state / "filler"))
+        yield prefix
+    finally:
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def test_a_full_state_folder_never_fails_or_slows_conda(sandbox: Conda, full_state: Path) -> None:
+    prefix = full_state
+    started = time.monotonic()
+    result = sandbox.install(prefix, "footools", env=WARN)
+    took = time.monotonic() - started
+    guard = [line for line in result.stderr.splitlines() if "conda-integrity" in line]
+    assert len(guard) <= 1, result.stderr
+    assert (prefix / "conda-meta" / FOOTOOLS).is_file()
+    assert _state_files_whole(prefix) == []
+    assert sandbox.run("list", "-p", str(prefix), check=False).returncode == 0
+    assert took < 120
