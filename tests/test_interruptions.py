@@ -9,6 +9,7 @@ every one (see the README for its last figures).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,13 +62,23 @@ def test_ctrl_c_at_the_sample_points(channel: Path, tmp_path: Path, name: str) -
 
 
 @pytest.mark.fault_sweep
+@pytest.mark.parametrize("signal", ["KILL", "INT"])
 @pytest.mark.parametrize("name", sorted(BY_NAME))
-def test_every_kill_point(channel: Path, tmp_path: Path, name: str) -> None:
+def test_every_kill_point(channel: Path, tmp_path: Path, name: str, signal: str) -> None:
+    """SIGKILL (``kill -9``) or SIGINT (Ctrl-C) at every kill point; with
+    ``FAULT_SWEEP_LOG`` set, each transaction's figures (and what was not ok) are
+    appended to that file as they come, for the README."""
     sweep = Sweep(channel, tmp_path, BY_NAME[name])
     total = sweep.prepare()
-    outcomes = [sweep.point(k) for k in range(1, total + 1)]
-    print(f"\n{name}: {json.dumps(figures(outcomes))}")
-    assert [str(o) for o in outcomes if not o.ok] == []
+    outcomes = [sweep.point(k, interrupt=signal == "INT") for k in range(1, total + 1)]
+    line = {"transaction": name, "signal": signal, **figures(outcomes)}
+    wrong = [str(o) for o in outcomes if not o.ok]
+    log = os.environ.get("FAULT_SWEEP_LOG")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(json.dumps({**line, "not_ok": wrong}) + "\n")
+    print(f"\n{json.dumps(line)}")
+    assert wrong == []
 
 
 # -- what a finished transaction leaves ---------------------------------------------------
