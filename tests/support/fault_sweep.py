@@ -20,6 +20,7 @@ of an install into the prefix), to see what a user would be told.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -121,12 +122,25 @@ def view_of(prefix: Path) -> DiskView:
             records[record.stem] = None
     try:
         text = (prefix / "conda-meta" / "history").read_text(errors="replace")
-        history: tuple[str, ...] | None = tuple(
-            "==>" if line.startswith("==>") else line for line in text.splitlines()
-        )
+        history: tuple[str, ...] | None = tuple(_history_line(line) for line in text.splitlines())
     except OSError:
         history = None
     return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), history)
+
+
+def _history_line(line: str) -> str:
+    """A history line as two runs of one transaction write it alike: a revision's
+    time left out, a spec list sorted (conda writes a set's order, which differs
+    from process to process)."""
+    if line.startswith("==>"):
+        return "==>"
+    match = re.match(r"(# \w+ specs: )(\[.*\])$", line)
+    if match is not None:
+        try:
+            return match.group(1) + repr(sorted(ast.literal_eval(match.group(2))))
+        except (ValueError, SyntaxError, TypeError):
+            pass
+    return line
 
 
 def classify(now: DiskView, before: DiskView, after: DiskView) -> str:
