@@ -149,7 +149,8 @@ def test_a_full_disk_at_each_step_is_as_before_or_repairable(
     filler.unlink()
     assert _state_files_whole(prefix) == []
     report = verify(conda, prefix)
-    if report["findings"]:
+    # conda 26 may leave its .condatmp behind (a transaction-debris warning, true)
+    if [f for f in report["findings"] if f["severity"] == "error"]:
         assert findings(report, "interrupted-transaction"), report["findings"]
         repaired = conda.run("integrity", "repair", "-p", str(prefix), "--yes", check=False)
         assert repaired.returncode == 0, str(repaired)
