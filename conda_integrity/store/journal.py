@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from . import schema
 from .paths import JOURNAL
-from .state_dir import StateDir
+from .state_dir import StateDir, running_user
 from .state_file import StateFile
 
 FOLDER = JOURNAL
@@ -177,11 +177,12 @@ def keep_history(guard_dir: StateDir, entry: Entry, prefix: str) -> None:
     hard link to it in the journal (no copy: it costs no room, which may be short),
     and its size in the entry. conda appends to the file in place, so its first
     ``history_bytes`` stay those of before, even when a roll-back or a full disk
-    puts another file in its place. Nothing is kept when the link cannot be made."""
+    puts another file in its place. Nothing is kept when the link cannot be made, nor
+    of another user's history (a link changes its ctime, and is not ours to keep)."""
     path = os.path.join(prefix, "conda-meta", "history")
     try:
         info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != running_user():
             return
         with _folder(guard_dir).opened(write=True) as folder:
             name, dir_fd = folder.at(entry.id + HISTORY_SUFFIX)
