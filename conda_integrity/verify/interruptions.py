@@ -34,11 +34,12 @@ from typing import Any
 
 from ..compat import CREATE_COMMANDS
 from ..exceptions import IntegrityInputError
-from ..observe.conda_history import HISTORY, read_last_revision_specs
+from ..observe.conda_history import HISTORY, MAX_HISTORY_BYTES, read_last_revision_specs
 from ..observe.prefix_state import PrefixState
 from ..observe.snapshot import snapshot_of
 from ..observe.walk import CONDA_TEMP_EXTENSION
 from ..records.package_cache import pkgs_dirs
+from ..safe_read import read_file
 from ..store import journal, snapshots
 from ..store.changes import REMOVED, compare
 from ..store.state_dir import StateDir
@@ -188,7 +189,11 @@ def _evidence(
         changed = bool(progress["unlinked"] or progress["linked"]) or (
             creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
         )
-    own_backups = [path for path in backups if path not in earlier.backups]
+    own_backups = [
+        path
+        for path in backups
+        if path not in earlier.backups and not _history_copy_unused(state.prefix, path)
+    ]
     if not (changed or own_backups or history_apart or half_written or emptied) and (
         not progress["files_without_record"]
         or not _files_present(
@@ -226,6 +231,19 @@ def _cut_off_at(
     if specs_missing:
         return journal.HISTORY_SPECS
     return None
+
+
+def _history_copy_unused(prefix: str, path: str) -> bool:
+    """Whether ``path`` is conda's copy of the history (``history.c~``) and the
+    history is that copy still: conda 26 leaves it so when Ctrl-C cut its history
+    step off before it wrote anything, and rolled the rest back."""
+    if path != HISTORY + CONDA_TEMP_EXTENSION:
+        return False
+    copy = read_file(os.path.join(prefix, path), MAX_HISTORY_BYTES).data
+    return (
+        copy is not None
+        and copy == read_file(os.path.join(prefix, HISTORY), MAX_HISTORY_BYTES).data
+    )
 
 
 def _history_apart(state: PrefixState) -> bool:
