@@ -56,6 +56,18 @@ def _what_it_left(progress: dict[str, Any]) -> str:
         parts.append(f"left {len(progress['backups'])} backups (*.c~) of the files it removed")
     if progress.get("history_written") is False:
         parts.append("did not write conda-meta/history")
+    elif progress.get("history_specs_missing"):
+        lines = ", ".join(
+            f"# {kind.removesuffix('_specs')} specs" for kind in progress["history_specs_missing"]
+        )
+        parts.append(f"wrote conda-meta/history without its spec lines ({lines})")
+    if progress.get("half_written"):
+        records = ", ".join(f"conda-meta/{stem}.json" for stem in progress["half_written"])
+        parts.append(f"left {records} half-written (conda refuses the environment so)")
+    if progress.get("history_emptied"):
+        parts.append("emptied conda-meta/history (its roll-back put a half-made copy over it)")
+    if progress.get("history_out_of_step"):
+        parts.append("left conda-meta/history out of step with the records")
     return "; ".join(parts) or "changed the environment"
 
 
