@@ -35,7 +35,7 @@ from ..compat import CREATE_COMMANDS, names_target
 from ..exceptions import IntegrityInputError
 from ..observe.conda_history import HISTORY
 from ..settings import WARN
-from ..store import journal
+from ..store import entry_writer, journal
 from ..store.paths import guard_dirs_to_read
 from ..store.state_dir import StateDir
 from .backup import Backup
@@ -132,8 +132,8 @@ def _refusal(prefix: str, entry: journal.Entry) -> IntegrityInputError:
     is, where, and the runner's own commands, never the one it names."""
     target = shlex.quote(prefix)
     return IntegrityInputError(
-        f"the interrupted transaction of {prefix} is {journal.writer_name(entry)}'s "
-        f"({journal.where(entry)}), not yours: a command from another user's journal is "
+        f"the interrupted transaction of {prefix} is {entry_writer.writer_name(entry)}'s "
+        f"({entry_writer.where(entry)}), not yours: a command from another user's journal is "
         "never run; read that entry, then run "
         f"`conda integrity repair -p {target}` or `conda integrity rollback -p {target} N` "
         "(N: a snapshot of yours) yourself"
@@ -153,7 +153,7 @@ def roll_forward(interruption: Interruption, backup: Backup, yes: bool) -> int:
     """Move aside what the interruption left, then run its command again in this
     process (conda's own command line); conda's exit code. IntegrityInputError for
     an entry the runner did not write."""
-    if not journal.by_runner(interruption.entry):
+    if not entry_writer.by_runner(interruption.entry):
         raise _refusal(interruption.prefix, interruption.entry)
     if interruption.entry.command in CREATE_COMMANDS:
         raise IntegrityInputError(

@@ -40,7 +40,7 @@ from ..records.model import MAX_RECORD_BYTES, Record, python_site_packages
 from ..records.package_cache import pkgs_dirs
 from ..records.reader import check_prefix, read_records, record_files
 from ..safe_read import read_regular_file
-from ..store import in_prefix, journal, snapshots
+from ..store import entry_writer, in_prefix, journal, snapshots
 from ..store.in_prefix import place
 from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
@@ -152,7 +152,7 @@ def default_snapshot(prefix: str) -> int:
         unfinished = [e for e in unfinished_entries(guard) if e.before is not None]
         if unfinished:
             return unfinished[-1].before  # type: ignore[return-value]
-        for entry in filter(journal.by_runner, journal.newest_first(guard)):
+        for entry in filter(entry_writer.by_runner, journal.newest_first(guard)):
             if entry.state != journal.CLOSED and entry.before is not None:
                 return entry.before
     raise IntegrityInputError(
@@ -167,7 +167,7 @@ def unfinished_entries(guard: StateDir, by_runner: bool = True) -> list[journal.
     ``by_runner`` False, those another user did)."""
     found = []
     for entry in journal.newest_first(guard):
-        if journal.by_runner(entry) != by_runner:
+        if entry_writer.by_runner(entry) != by_runner:
             continue
         if entry.state == journal.FINISHED:
             break
@@ -286,7 +286,7 @@ def refuse_if_running(prefix: str) -> None:
             if open_now and journal.is_running(guard, entry):
                 raise IntegrityInputError(
                     f"another conda is at work on {prefix} (pid {entry.pid}, "
-                    f"{journal.running_command(entry)}): try again once it has finished"
+                    f"{entry_writer.running_command(entry)}): try again once it has finished"
                 )
 
 

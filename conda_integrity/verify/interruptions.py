@@ -40,7 +40,7 @@ from ..observe.snapshot import snapshot_of
 from ..observe.walk import CONDA_TEMP_EXTENSION
 from ..records.package_cache import pkgs_dirs
 from ..safe_read import read_file
-from ..store import journal, snapshots
+from ..store import entry_writer, journal, snapshots
 from ..store.changes import REMOVED, compare
 from ..store.state_dir import StateDir
 
@@ -61,13 +61,13 @@ def review(
     any of them, supersedes every one that started before it; one closed as having
     changed nothing (a failed solve, a command refuse mode stopped) does not.
     Another user's entries are ranked by when their files last changed at the
-    latest (:func:`.journal.trusted_start`), not by the times they claim."""
+    latest (:func:`.entry_writer.trusted_start`), not by the times they claim."""
     open_entries: list[tuple[StateDir, journal.Entry]] = []
     last_ended = float("-inf")
     for guard_dir in guard_dirs:
         for entry in journal.newest_first(guard_dir):
             if entry.state == journal.FINISHED:
-                last_ended = max(last_ended, journal.trusted_start(entry))
+                last_ended = max(last_ended, entry_writer.trusted_start(entry))
                 break
             if entry.state != journal.CLOSED:
                 open_entries.append((guard_dir, entry))
@@ -75,8 +75,10 @@ def review(
     # judged oldest first: what an earlier interruption left is not evidence of a
     # later command that changed nothing (refuse mode stopped it, say)
     earlier = Leftovers(set(), set())
-    for guard_dir, entry in sorted(open_entries, key=lambda pair: journal.trusted_start(pair[1])):
-        if journal.trusted_start(entry) < last_ended:
+    for guard_dir, entry in sorted(
+        open_entries, key=lambda pair: entry_writer.trusted_start(pair[1])
+    ):
+        if entry_writer.trusted_start(entry) < last_ended:
             continue
         if entry.state == journal.INTERRUPTED:
             earlier.add(entry.outcome)
