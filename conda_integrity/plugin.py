@@ -86,6 +86,19 @@ def conda_post_commands():
     return _declared("guard", _post_commands)
 
 
+def _pre_solves() -> list[Any]:
+    from conda.plugins.types import CondaPreSolve
+
+    from .guard import hooks
+
+    return [CondaPreSolve(name=GUARD, action=hooks.before_solve)]
+
+
+@hookimpl
+def conda_pre_solves():
+    return _declared("guard", _pre_solves)
+
+
 def _post_solves() -> list[Any]:
     from conda.plugins.types import CondaPostSolve
 

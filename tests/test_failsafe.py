@@ -69,6 +69,7 @@ HOOK_FAULTS = [
     ("pre-command", "conda_integrity.guard.commands:_before_command"),
     ("pre-command check", "conda_integrity.guard.check:read_state"),
     ("pre-command journal", "conda_integrity.guard.entry:begin"),
+    ("pre-solve", "conda_integrity.guard.commands:before_solve"),
     ("post-solve", "conda_integrity.guard.commands:after_solve"),
     ("post-command", "conda_integrity.guard.commands:_after_command"),
     ("post-command check", "conda_integrity.guard.commands:check_after"),

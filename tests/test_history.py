@@ -105,3 +105,19 @@ def test_a_history_that_is_not_text_or_is_gone(sandbox: Conda, env: Path) -> Non
     (finding,) = mismatches(verify(sandbox, env))
     assert finding["message"].startswith("conda-meta/history is missing")
     assert summary(verify(sandbox, env)) == {("history-mismatch", "conda-meta/history")}
+
+
+def test_the_spec_lines_of_the_last_revision() -> None:
+    """conda appends a revision, then its spec lines: which of them the last one has."""
+    from conda_integrity.observe.conda_history import last_revision_specs
+
+    first = "==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n+c/linux-64::a-1-0\n"
+    specs = "# update specs: ['a']\n"
+    assert last_revision_specs("") is None
+    assert last_revision_specs(first + specs) == {"update_specs"}
+    cut = first + specs + "==> 2024-01-02 00:00:00 <==\n-c/linux-64::a-1-0\n"
+    assert last_revision_specs(cut) == frozenset()
+    assert last_revision_specs(cut + "# remove specs: ['a']\n# neutered specs: ['b']\n") == {
+        "remove_specs",
+        "neutered_specs",
+    }

@@ -9,6 +9,7 @@ every one (see the README for its last figures).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,13 +62,23 @@ def test_ctrl_c_at_the_sample_points(channel: Path, tmp_path: Path, name: str) -
 
 
 @pytest.mark.fault_sweep
+@pytest.mark.parametrize("signal", ["KILL", "INT"])
 @pytest.mark.parametrize("name", sorted(BY_NAME))
-def test_every_kill_point(channel: Path, tmp_path: Path, name: str) -> None:
+def test_every_kill_point(channel: Path, tmp_path: Path, name: str, signal: str) -> None:
+    """SIGKILL (``kill -9``) or SIGINT (Ctrl-C) at every kill point; with
+    ``FAULT_SWEEP_LOG`` set, each transaction's figures (and what was not ok) are
+    appended to that file as they come, for the README."""
     sweep = Sweep(channel, tmp_path, BY_NAME[name])
     total = sweep.prepare()
-    outcomes = [sweep.point(k) for k in range(1, total + 1)]
-    print(f"\n{name}: {json.dumps(figures(outcomes))}")
-    assert [str(o) for o in outcomes if not o.ok] == []
+    outcomes = [sweep.point(k, interrupt=signal == "INT") for k in range(1, total + 1)]
+    line = {"transaction": name, "signal": signal, **figures(outcomes)}
+    wrong = [str(o) for o in outcomes if not o.ok]
+    log = os.environ.get("FAULT_SWEEP_LOG")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(json.dumps({**line, "not_ok": wrong}) + "\n")
+    print(f"\n{json.dumps(line)}")
+    assert wrong == []
 
 
 # -- what a finished transaction leaves ---------------------------------------------------
@@ -212,3 +223,91 @@ def test_a_kill_in_the_guards_own_step_is_no_false_alarm(
     log = sandbox.run("integrity", "log", "-p", str(env), "--json").json()["events"]
     states = [e["state"] for e in log if e["type"] == "transaction"]
     assert "interrupted" not in states
+
+
+# -- conda's history entry: the last of its own steps -------------------------------------
+
+
+def _remove_killed_in_its_history_step(sandbox: Conda, prefix: Path, k: int) -> str:
+    """``conda remove zlibby pyfoo`` killed right before its ``k``-th change of
+    ``conda-meta/history`` (or ``history.c~``): the history's text after it."""
+    result = sandbox.run(
+        "remove",
+        "-p",
+        str(prefix),
+        "--yes",
+        "zlibby",
+        "pyfoo",
+        check=False,
+        runner=KILL_RUNNER,
+        env={"KILL_ROOTS": str(prefix), "KILL_MATCH": "/conda-meta/history", "KILL_AT": str(k)},
+    )
+    assert result.returncode == -9, str(result)
+    return (prefix / "conda-meta" / "history").read_text()
+
+
+#: the changes of conda-meta/history in a remove (24.7.1 and 26.7.1 alike): two
+#: opens to see it is writable, the copy to history.c~ (open, copystat, utime,
+#: chmod), the revision appended, then its spec lines in an append of their own
+BEFORE_THE_REVISION, BEFORE_THE_SPEC_LINES = 7, 8
+
+
+def test_a_remove_killed_before_its_history_spec_lines_is_an_interruption(
+    sandbox: Conda, env: Path
+) -> None:
+    """Records and files removed, the revision written, its ``# remove specs`` line
+    not: conda had not finished, and its requested specs still name what it removed."""
+    history = _remove_killed_in_its_history_step(sandbox, env, BEFORE_THE_SPEC_LINES)
+    last = history[history.rindex("==>") :]
+    assert "-" + sandbox.channel.as_uri() + "/linux-64::zlibby-1.3-h0_1" in last
+    assert "# remove specs" not in last
+    report = verify(sandbox, env)
+    assert report["ok"] is False
+    (finding,) = findings(report, "interrupted-transaction")
+    assert finding["transaction"]["progress"]["step"] == "history-specs"
+    assert (
+        "wrote conda-meta/history without its spec lines (# remove specs)" in (finding["message"])
+    )
+    next_command = sandbox.run("install", "-p", str(env), "--dry-run", "zlibby", check=False)
+    assert any("1 problem(s)" in line for line in guard_lines(next_command.stderr))
+
+
+def test_a_remove_killed_before_its_history_revision_is_an_interruption(
+    sandbox: Conda, env: Path
+) -> None:
+    history_before = (env / "conda-meta" / "history").read_text()
+    assert _remove_killed_in_its_history_step(sandbox, env, BEFORE_THE_REVISION) == history_before
+    (finding,) = findings(verify(sandbox, env), "interrupted-transaction")
+    assert finding["transaction"]["progress"]["step"] == "history"
+    assert "did not write conda-meta/history" in finding["message"]
+
+
+@pytest.mark.parametrize("k", [BEFORE_THE_REVISION, BEFORE_THE_SPEC_LINES])
+def test_a_remove_cut_off_in_its_history_step_is_finished_forward(
+    sandbox: Conda, env: Path, k: int
+) -> None:
+    """Run again, the remove would find nothing to remove: going forward writes the
+    history entry conda did not finish, with its spec lines, and nothing else."""
+    _remove_killed_in_its_history_step(sandbox, env, k)
+    result = sandbox.run("integrity", "rollback", "--forward", "-p", str(env), check=False)
+    assert result.returncode == 0, str(result)
+    assert "then write the history entry conda did not finish" in result.stdout
+    history = (env / "conda-meta" / "history").read_text()
+    last = history[history.rindex("==>") :]
+    assert "-" + sandbox.channel.as_uri() + "/linux-64::zlibby-1.3-h0_1" in last
+    spec_line = last.rstrip().splitlines()[-1]
+    assert spec_line.startswith("# remove specs: [") and "'pyfoo'" in spec_line, last
+    assert "'zlibby'" in spec_line, last
+    assert verify(sandbox, env)["findings"] == []
+    listed = sandbox.run("list", "-p", str(env), "--json").json()
+    assert "zlibby" not in {p["name"] for p in listed}
+    assert guard_lines(sandbox.install(env, "clobber-a").stderr) == []
+
+
+def test_a_remove_cut_off_in_its_history_step_is_taken_back(sandbox: Conda, env: Path) -> None:
+    _remove_killed_in_its_history_step(sandbox, env, BEFORE_THE_SPEC_LINES)
+    result = sandbox.run("integrity", "repair", "-p", str(env), "--yes", check=False)
+    assert result.returncode == 0, str(result)
+    assert verify(sandbox, env)["findings"] == []  # the history's state is the records' too
+    listed = sandbox.run("list", "-p", str(env), "--json").json()
+    assert {"zlibby", "pyfoo"} <= {p["name"] for p in listed}

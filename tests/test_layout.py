@@ -152,7 +152,8 @@ def test_asking_for_the_hooks_imports_no_layer_that_reads_a_prefix():
         "ensure_conda()\n"
         "from conda_integrity import plugin\n"
         "for hook in (plugin.conda_subcommands, plugin.conda_settings, plugin.conda_pre_commands,"
-        " plugin.conda_post_commands, plugin.conda_post_solves, plugin.conda_health_checks):\n"
+        " plugin.conda_post_commands, plugin.conda_pre_solves, plugin.conda_post_solves,"
+        " plugin.conda_health_checks):\n"
         "    list(hook())\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('conda_integrity.'))))\n"
     )

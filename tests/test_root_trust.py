@@ -184,22 +184,22 @@ def test_whose_an_entry_is_is_told_by_its_file(tmp_path: Path) -> None:
     """A unit test of the one rule: the file's owner, never a field the file holds."""
     from dataclasses import replace
 
-    from conda_integrity.store import journal
+    from conda_integrity.store import entry_writer, journal
     from conda_integrity.store.state_dir import StateDir
 
     mine = StateDir(str(tmp_path), ("mine",), 0)
     journal.save(mine, journal.Entry("20261124-000000.000000-1", "install", ["conda"], 1, FUTURE))
     (own,) = journal.newest_first(mine)
-    assert journal.by_runner(own) and journal.trusted_start(own) == FUTURE
+    assert entry_writer.by_runner(own) and entry_writer.trusted_start(own) == FUTURE
 
     (tmp_path / "mine").rename(tmp_path / "theirs")
     hand_over(tmp_path / "theirs")
     theirs = replace(mine, parts=("theirs",), owner=OTHER, writable=False)
     (entry,) = journal.newest_first(theirs)
-    assert not journal.by_runner(entry) and journal.writer(entry) == OTHER
-    assert journal.writer_name(entry) == "nobody (uid 65534)"
+    assert not entry_writer.by_runner(entry) and entry_writer.writer(entry) == OTHER
+    assert entry_writer.writer_name(entry) == "nobody (uid 65534)"
     # dated in the future: believed up to when its file last changed
-    assert journal.trusted_start(entry) == entry.written.changed < time.time() + 1
+    assert entry_writer.trusted_start(entry) == entry.written.changed < time.time() + 1
 
     # a file cannot say whose it is: an entry with such a field is no entry
     path = tmp_path / "theirs" / "journal" / "20261124-000000.000000-1.json"

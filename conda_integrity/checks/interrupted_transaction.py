@@ -21,7 +21,7 @@ from typing import Any
 from ..compat import CREATE_COMMANDS, names_target
 from ..findings import ERROR, Finding
 from ..observe.prefix_state import PrefixState
-from ..store import journal
+from ..store import entry_writer
 from ..store.journal import Entry
 from .base import ENVIRONMENT, Check
 
@@ -56,15 +56,27 @@ def _what_it_left(progress: dict[str, Any]) -> str:
         parts.append(f"left {len(progress['backups'])} backups (*.c~) of the files it removed")
     if progress.get("history_written") is False:
         parts.append("did not write conda-meta/history")
+    elif progress.get("history_specs_missing"):
+        lines = ", ".join(
+            f"# {kind.removesuffix('_specs')} specs" for kind in progress["history_specs_missing"]
+        )
+        parts.append(f"wrote conda-meta/history without its spec lines ({lines})")
+    if progress.get("half_written"):
+        records = ", ".join(f"conda-meta/{stem}.json" for stem in progress["half_written"])
+        parts.append(f"left {records} half-written (conda refuses the environment so)")
+    if progress.get("history_emptied"):
+        parts.append("emptied conda-meta/history (its roll-back put a half-made copy over it)")
+    if progress.get("history_out_of_step"):
+        parts.append("left conda-meta/history out of step with the records")
     return "; ".join(parts) or "changed the environment"
 
 
 def _another_users(entry: Entry, prefix: str, started: str) -> Finding:
     """The finding of an entry the runner did not write: whose it is and where, what
     it left; the fix is the runner's own repair, never the entry's command."""
-    where = journal.where(entry)
+    where = entry_writer.where(entry)
     return CHECK.finding(
-        f"a guarded transaction of {journal.writer_name(entry)} (pid {entry.pid}, "
+        f"a guarded transaction of {entry_writer.writer_name(entry)} (pid {entry.pid}, "
         f"{started}) did not finish: "
         f"{_what_it_left(entry.outcome)}; its journal entry ({where}) is theirs, not "
         "yours: nothing in it is run or acted on",
@@ -75,7 +87,7 @@ def _another_users(entry: Entry, prefix: str, started: str) -> Finding:
                 "started": entry.started,
                 "plan": entry.plan,
                 "progress": entry.outcome,
-                "written_by": journal.writer(entry),
+                "written_by": entry_writer.writer(entry),
                 "entry": where,
             },
         },
@@ -89,7 +101,7 @@ def check(state: PrefixState) -> Iterator[Finding]:
             continue  # another conda at work now: not an interruption
         entry = transaction.entry
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.started))
-        if not journal.by_runner(entry):
+        if not entry_writer.by_runner(entry):
             yield _another_users(entry, state.prefix, started)
             continue
         again = _again(entry, state.prefix)

@@ -125,7 +125,7 @@ def _forward(prefix: str) -> int:
         lines.append(f"  note: {back.ownership.line()}")
     moved = sorted({*back.aside, *back.restore}) if back is not None else []
     lines += [f"  move aside {path}" for path in moved]
-    lines.append(f"  then run `{interruption.command}` again")
+    lines.append(f"  {interruption.forward_words}")
     # with --json, stdout holds our one document: the plan, conda's own output of the
     # command run again and our notes go to stderr; conda's context is set anew for
     # that command (without --json), so ours is read now

@@ -161,11 +161,21 @@ def _start(command: str, prefix: str, mode: str, in_transaction: bool) -> None:
         raise
 
 
+def before_solve(specs_to_add: Any, specs_to_remove: Any) -> None:
+    """``conda_pre_solves``: the specs conda's history entry will list (conda
+    without transaction actions: they tell them there)."""
+    if WATCH.session is not None:
+        WATCH.session.specs = entry.history_specs(
+            {"remove_specs": specs_to_remove, "update_specs": specs_to_add}
+        )
+
+
 def after_solve(repodata_fn: str, unlink_precs: Any, link_precs: Any) -> None:
     """``conda_post_solves``: learn the plan (conda without transaction actions)."""
-    if WATCH.session is not None:
+    session = WATCH.session
+    if session is not None:
         with _stop_watching_on_error():
-            entry.record_plan(WATCH.session, _stems(unlink_precs), _stems(link_precs))
+            entry.record_plan(session, _stems(unlink_precs), _stems(link_precs), session.specs)
 
 
 def _stems(records: Any) -> list[str]:
@@ -187,13 +197,17 @@ def watches(target_prefix: Any) -> bool:
     )
 
 
-def before_transaction(unlink_precs: Any, link_precs: Any) -> Exception | None:
-    """The pre-transaction action: learn the plan; the refusal, if refuse mode stops it."""
+def before_transaction(
+    unlink_precs: Any, link_precs: Any, specs: dict[str, Any]
+) -> Exception | None:
+    """The pre-transaction action: learn the plan (with the specs conda's history
+    entry will list); the refusal, if refuse mode stops it."""
     session = WATCH.session
     if session is None:
         return None
     with _stop_watching_on_error():
-        entry.record_plan(session, _stems(unlink_precs), _stems(link_precs))
+        plan_specs = entry.history_specs(specs)
+        entry.record_plan(session, _stems(unlink_precs), _stems(link_precs), plan_specs)
     if session.mode != REFUSE or not session.refusal:
         return None
     return IntegrityRefusal(messages.refusal(session))

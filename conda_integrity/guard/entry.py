@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from typing import Any
 
 from ..exceptions import IntegrityInputError
 from ..findings import Finding
@@ -67,7 +68,7 @@ def begin(session: Session, before: Before) -> bool:
             session.before = snapshots.save(session.guard_dir, now, snapshots_to_keep())
             before_number = session.before.number
         session.entry, session.lock = journal.begin(
-            session.guard_dir, session.command, list(sys.argv), before_number
+            session.guard_dir, session.command, list(sys.argv), before_number, session.prefix
         )
     except OSError as error:
         messages.say(
@@ -103,11 +104,30 @@ def _report_changes(
         messages.say(messages.changed_since(state.prefix, last.number, unexplained))
 
 
-def record_plan(session: Session, unlink: list[str], link: list[str]) -> None:
-    """The plan of the transaction, once conda knows it."""
+def history_specs(specs: dict[str, Any]) -> dict[str, list[str]]:
+    """The spec lists conda's history entry will hold, by kind, as conda writes
+    them (``str(MatchSpec(spec))``); the empty ones left out, as conda leaves out
+    their lines."""
+    from conda.models.match_spec import MatchSpec
+
+    return {
+        kind: [str(MatchSpec(spec)) for spec in listed]
+        for kind, listed in specs.items()
+        if listed and kind in journal.SPEC_KINDS
+    }
+
+
+def record_plan(
+    session: Session,
+    unlink: list[str],
+    link: list[str],
+    specs: dict[str, list[str]] | None = None,
+) -> None:
+    """The plan of the transaction, once conda knows it, with the specs its history
+    entry will list."""
     if session.entry is None:
         return
-    session.entry.plan = {"unlink": sorted(unlink), "link": sorted(link)}
+    session.entry.plan = {"unlink": sorted(unlink), "link": sorted(link), **(specs or {})}
     try:
         journal.save(session.guard_dir, session.entry)
     except OSError as error:

@@ -81,6 +81,13 @@ def after_command(command: str) -> None:
         _contained(mode, lambda: _guard().after_command(command))
 
 
+def before_solve(specs_to_add: Any, specs_to_remove: Any) -> None:
+    """``conda_pre_solves``: the specs conda will write into its history."""
+    guard = _watching()
+    if guard is not None:
+        _contained(_mode(guard), lambda: guard.before_solve(specs_to_add, specs_to_remove))
+
+
 def after_solve(repodata_fn: str, unlink_precs: Any, link_precs: Any) -> None:
     """``conda_post_solves``."""
     guard = _watching()
@@ -117,7 +124,12 @@ def transaction_actions() -> tuple[type, type]:
         guard = watching(action)
         if guard is None:
             return None
-        return guard.before_transaction(action.unlink_precs or (), action.link_precs or ())
+        specs = {
+            "remove_specs": action.remove_specs,
+            "update_specs": action.update_specs,
+            "neutered_specs": action.neutered_specs,
+        }
+        return guard.before_transaction(action.unlink_precs or (), action.link_precs or (), specs)
 
     def after(action: Action) -> None:
         guard = watching(action)

@@ -7,7 +7,7 @@ import sys
 from ..compat import GUARDED_COMMANDS
 from ..findings import Finding
 from ..progress import escaping
-from ..store import journal
+from ..store import entry_writer
 from ..store.changes import FileChange
 from ..store.journal import OpenTransaction
 from ..verify.report import finding_head, printable, terminal_safe
@@ -41,8 +41,8 @@ def problems_before(
 ) -> str | None:
     """What is wrong with ``prefix`` before the command (None: nothing)."""
     lines = [
-        f"  another conda process (pid {other.entry.pid}, {journal.running_command(other.entry)}) "
-        "is changing this environment right now"
+        f"  another conda process (pid {other.entry.pid}, "
+        f"{entry_writer.running_command(other.entry)}) is changing this environment right now"
         for other in others
     ]
     lines += problem_lines(problems)

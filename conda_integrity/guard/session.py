@@ -57,6 +57,9 @@ class Session:
     after: snapshots.Snapshot | None = None
     #: a ``conda create`` of a new prefix: journaled in the user's folder, not checked
     creating: bool = False
+    #: the specs conda writes into its history after the transaction, by kind
+    #: ("remove_specs", "update_specs", "neutered_specs"), as its solver got them
+    specs: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -151,6 +151,37 @@ def parse_history(text: str) -> HistoryState:
     return HistoryState(True, len(sections), frozenset(state), tuple(problems))
 
 
+def last_revision_specs(text: str) -> frozenset[str] | None:
+    """The spec lists (``remove_specs``, ``update_specs``, ``neutered_specs``) the
+    history's last revision has a line for; None when it has no revision.
+
+    conda writes a revision in two appends (``History.update``, then
+    ``write_specs``): a transaction cut off between them leaves the revision
+    without its spec lines."""
+    kinds: set[str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if _HEADER.match(line):
+            kinds = set()
+        elif kinds is not None:
+            match = _SPECS.match(line)
+            if match is not None:
+                kinds.add(f"{match.group(1)}_specs")
+    return frozenset(kinds) if kinds is not None else None
+
+
+def read_last_revision_specs(prefix: str) -> frozenset[str] | None:
+    """:func:`last_revision_specs` of the prefix's history (None: no revision, or
+    a history that cannot be read as text)."""
+    data = read_file(os.path.join(prefix, HISTORY), MAX_HISTORY_BYTES).data
+    if data is None:
+        return None
+    try:
+        return last_revision_specs(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
 def _spec_problems(lines: list[tuple[int, str]]) -> list[HistoryProblem]:
     """Spec comments conda's ``History.get_requested_specs_map`` would fail on: the
     solver reads them on every install, update and remove."""

@@ -21,7 +21,7 @@ from ..guard.check import Before, check_after, judge_before
 from ..guard.session import Session, finding_key
 from ..progress import Progress
 from ..settings import integrity_mode
-from ..store import journal
+from ..store import entry_writer
 from ..store.paths import guard_dir
 from ..verify.read import VerifyOptions
 
@@ -54,7 +54,7 @@ def journaled(prefix: str, before: Before, command: str) -> Iterator[Session]:
     if before.others:
         other = before.others[0].entry
         raise IntegrityInputError(
-            f"another conda is changing {prefix} now ({journal.running_command(other)}, "
+            f"another conda is changing {prefix} now ({entry_writer.running_command(other)}, "
             f"pid {other.pid}); run this again once it has finished"
         )
     session = Session(prefix, integrity_mode(), command, guard_dir(prefix))

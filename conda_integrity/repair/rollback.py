@@ -40,12 +40,13 @@ from ..records.model import MAX_RECORD_BYTES, Record, python_site_packages
 from ..records.package_cache import pkgs_dirs
 from ..records.reader import check_prefix, read_records, record_files
 from ..safe_read import read_regular_file
-from ..store import in_prefix, journal, snapshots
+from ..store import entry_writer, in_prefix, journal, snapshots
 from ..store.in_prefix import place
 from ..store.paths import guard_dir, guard_dirs_to_read
 from ..store.snapshots import Snapshot, SnapshotRecord
 from ..store.state_dir import StateDir
 from .backup import Backup, new_backup
+from .history import HistoryBack, describe_history_back, put_back_history
 from .journaled import journaled, read_before, record_plan
 from .on_the_way import refuse_rollback
 from .ownership import Ownership, belongs_to_another
@@ -106,6 +107,8 @@ class RollbackPlan:
     emptied: set[str] = field(default_factory=set)
     #: whose the environment is, when not the runner's (the files linked become theirs)
     ownership: Ownership | None = None
+    #: conda-meta/history as it was before the interrupted transaction, to put back
+    history: HistoryBack | None = None
 
     @property
     def to_link(self) -> list[SnapshotRecord]:
@@ -120,7 +123,7 @@ class RollbackPlan:
     @property
     def empty(self) -> bool:
         """Nothing to do: the prefix holds the snapshot's records already."""
-        return not (self.to_link or self.remove or self.restore or self.aside)
+        return not (self.to_link or self.remove or self.restore or self.aside or self.history)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class RollbackPlan:
             "unresolvable": [r.stem for r in self.unresolvable],
             "interrupted": [i.command for i in self.interrupted],
             "ownership": self.ownership.to_dict() if self.ownership else None,
+            "history": self.history is not None,
         }
 
 
@@ -148,7 +152,7 @@ def default_snapshot(prefix: str) -> int:
         unfinished = [e for e in unfinished_entries(guard) if e.before is not None]
         if unfinished:
             return unfinished[-1].before  # type: ignore[return-value]
-        for entry in filter(journal.by_runner, journal.newest_first(guard)):
+        for entry in filter(entry_writer.by_runner, journal.newest_first(guard)):
             if entry.state != journal.CLOSED and entry.before is not None:
                 return entry.before
     raise IntegrityInputError(
@@ -163,7 +167,7 @@ def unfinished_entries(guard: StateDir, by_runner: bool = True) -> list[journal.
     ``by_runner`` False, those another user did)."""
     found = []
     for entry in journal.newest_first(guard):
-        if journal.by_runner(entry) != by_runner:
+        if entry_writer.by_runner(entry) != by_runner:
             continue
         if entry.state == journal.FINISHED:
             break
@@ -282,7 +286,7 @@ def refuse_if_running(prefix: str) -> None:
             if open_now and journal.is_running(guard, entry):
                 raise IntegrityInputError(
                     f"another conda is at work on {prefix} (pid {entry.pid}, "
-                    f"{journal.running_command(entry)}): try again once it has finished"
+                    f"{entry_writer.running_command(entry)}): try again once it has finished"
                 )
 
 
@@ -472,6 +476,8 @@ def describe(plan: RollbackPlan) -> list[str]:
     for path in plan.restore:
         original = path[: -len(CONDA_TEMP_EXTENSION)]
         lines.append(f"  put back {safe(original)} (from conda's backup {safe(path)})")
+    if plan.history is not None:
+        lines.append(safe(describe_history_back(plan.history)))
     for path, why in sorted(plan.aside.items()):
         lines.append(f"  move aside {safe(path)} ({safe(why)})")
     for record in plan.unresolvable:
@@ -670,6 +676,8 @@ def carry_out(plan: RollbackPlan, backup: Backup, link: list[Any] | None = None)
                 backup.move_aside(path, why)
         remove_emptied(plan.prefix, plan.emptied)
         restored = restore_backups(plan.prefix, plan.restore)
+        if plan.history is not None:  # before conda's transaction: it diffs from it
+            put_back_history(plan.prefix, plan.history, backup)
         unlink_stems = [r.stem for r in plan.to_unlink if r.stem in plan.installed]
         unlink = prefix_records(plan.prefix, unlink_stems)
         if unlink or link:

@@ -19,7 +19,7 @@ from typing import Any
 from ..exceptions import IntegrityInputError
 from ..findings import ERROR, Finding
 from ..progress import Progress
-from ..store import in_prefix, journal
+from ..store import entry_writer, in_prefix
 from ..store.in_prefix import place
 from ..verify.read import VerifyOptions
 from ..verify.report import Report
@@ -309,7 +309,7 @@ def repair(
         other = before.others[0].entry
         raise IntegrityInputError(
             f"another conda is changing {before.state.prefix} now "
-            f"({journal.running_command(other)}, pid {other.pid}); "
+            f"({entry_writer.running_command(other)}, pid {other.pid}); "
             "run the repair again once it has finished"
         )
     chosen = frozenset(names)

@@ -9,18 +9,16 @@ is gone without finishing, and a held lock means another conda is at work now.
 Entries and locks are opened relative to the journal's folder, never through a
 symlink (:mod:`.state_dir`).
 
-An entry read from a journal is known by its file: whose it is (the file's owner)
-and when it last changed (its ctime, which no one but root can set). Another
-user's entry (the journal of an environment they own, read by root's ``verify``)
-tells of their transaction: it may be reported, but nothing in it is the
-runner's to act on (:func:`by_runner`), and the time it claims is believed only
-up to when its file last changed (:func:`trusted_start`).
+An entry read from a journal is known by its file (:class:`Written`): whose it is
+and when it last changed, which tell what of it the runner may act on
+(:mod:`.entry_writer`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -28,12 +26,14 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any, NamedTuple
 
 from . import schema
-from .paths import JOURNAL, user_name
+from .paths import JOURNAL
 from .state_dir import StateDir, running_user
 from .state_file import StateFile
 
 FOLDER = JOURNAL
 KEEP = 200
+#: an open entry's copy of conda-meta/history as it was before (``<id>.history``)
+HISTORY_SUFFIX = ".history"
 #: ids of the entries whose lock this process holds (its own command): a pid says
 #: less, since a dead conda's pid may be this process's now
 _HELD: set[str] = set()
@@ -44,6 +44,23 @@ FINISHED = "finished"  # the command ended normally
 CLOSED = "closed"  # it did not finish, but changed nothing (a failed solve, say)
 INTERRUPTED = "interrupted"  # it did not finish and left the prefix changed
 OPEN_STATES = (STARTED, FAILED)
+
+#: conda's own steps of a transaction, in its order (24.7 and 26.7 alike): the
+#: unlinks (files renamed to ``.c~``, then the record), the links, the records of
+#: what it linked, and its history entry: the revision (``+``/``-`` lines), then
+#: the spec lines; conda 26 runs the post-transaction actions after them, and
+#: both delete their ``.c~`` backups last. A transaction is finished when all of
+#: these are done; the outcome of one cut off names the first that is not.
+UNLINK, LINK, RECORDS, HISTORY, HISTORY_SPECS = (
+    "unlink",
+    "link",
+    "records",
+    "history",
+    "history-specs",
+)
+STEPS = (UNLINK, LINK, RECORDS, HISTORY, HISTORY_SPECS)
+#: the plan's spec lists, by the kind conda's history names them (``# remove specs:``)
+SPEC_KINDS = ("remove_specs", "update_specs", "neutered_specs")
 
 
 class Written(NamedTuple):
@@ -67,7 +84,8 @@ class Entry:
     state: str = STARTED
     #: number of the snapshot taken before the transaction
     before: int | None = None
-    #: {"unlink": [stems], "link": [stems]}, once conda has solved
+    #: {"unlink": [stems], "link": [stems]}, once conda has solved, and the specs
+    #: its history entry will list (``SPEC_KINDS``: those conda writes a line for)
     plan: dict[str, list[str]] | None = None
     ended: float | None = None
     #: number of the snapshot taken after it
@@ -77,6 +95,8 @@ class Entry:
     #: its file, for an entry read from a journal (None: this process made it); never
     #: saved: it is what the file is, not what it says
     written: Written | None = field(default=None, compare=False)
+    #: the size of conda-meta/history before it, kept as ``<id>.history`` (None: not kept)
+    history_bytes: int | None = None
 
 
 _STEMS = schema.list_of(schema.text)
@@ -95,11 +115,22 @@ OUTCOME_FORMAT = schema.fields(
                 "backups",
                 "records_added",
                 "records_removed",
+                "history_specs_missing",
+                "half_written",
             )
         },
         **{key: schema.whole for key in ("files_without_record", "files_gone", "files_changed")},
-        **{key: schema.flag for key in ("history_written", "changed")},
+        **{
+            key: schema.flag
+            for key in (
+                "history_written",
+                "history_out_of_step",
+                "history_emptied",
+                "changed",
+            )
+        },
         **{key: schema.text for key in ("error", "unchecked")},
+        "step": schema.one_of(*STEPS),
     },
 )
 
@@ -120,10 +151,13 @@ ENTRY_FORMAT = schema.exactly(
     {
         "state": schema.one_of(STARTED, FAILED, FINISHED, CLOSED, INTERRUPTED),
         "before": schema.optional(_snapshot_number),
-        "plan": schema.optional(schema.fields({"unlink": _STEMS, "link": _STEMS})),
+        "plan": schema.optional(
+            schema.fields({"unlink": _STEMS, "link": _STEMS}, {kind: _STEMS for kind in SPEC_KINDS})
+        ),
         "ended": schema.optional(schema.timestamp),
         "after": schema.optional(_snapshot_number),
         "outcome": OUTCOME_FORMAT,
+        "history_bytes": schema.optional(schema.whole),
     },
 )
 
@@ -155,14 +189,54 @@ def saved(entry: Entry) -> dict[str, Any]:
 
 
 def save(guard_dir: StateDir, entry: Entry) -> None:
-    """Write ``entry`` (OSError when that fails)."""
+    """Write ``entry`` (OSError when that fails); the history kept for it goes once
+    it ended without leaving anything to put back."""
     _entry_file(guard_dir, entry.id + ".json").write(saved(entry))
+    if entry.history_bytes is not None and entry.state in (FINISHED, CLOSED):
+        with contextlib.suppress(OSError):
+            _folder(guard_dir).remove(entry.id + HISTORY_SUFFIX)
+
+
+def keep_history(guard_dir: StateDir, entry: Entry, prefix: str) -> None:
+    """Keep the prefix's ``conda-meta/history`` as it is before the transaction: a
+    hard link to it in the journal (no copy: it costs no room, which may be short),
+    and its size in the entry. conda appends to the file in place, so its first
+    ``history_bytes`` stay those of before, even when a roll-back or a full disk
+    puts another file in its place. Nothing is kept when the link cannot be made, nor
+    of another user's history (a link changes its ctime, and is not ours to keep)."""
+    path = os.path.join(prefix, "conda-meta", "history")
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != running_user():
+            return
+        with _folder(guard_dir).opened(write=True) as folder:
+            name, dir_fd = folder.at(entry.id + HISTORY_SUFFIX)
+            os.link(path, name, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return
+    entry.history_bytes = info.st_size
+
+
+def kept_history(guard_dir: StateDir, entry: Entry, max_bytes: int) -> bytes | None:
+    """conda-meta/history as it was before ``entry``'s transaction, if it was kept
+    (and is still a regular file of the journal's owner, at least that long)."""
+    if entry.history_bytes is None or entry.history_bytes > max_bytes:
+        return None
+    data = _folder(guard_dir).read(entry.id + HISTORY_SUFFIX, max_bytes)
+    if data is None or len(data) < entry.history_bytes:
+        return None
+    return data[: entry.history_bytes]
 
 
 def begin(
-    guard_dir: StateDir, command: str, argv: list[str], before: int | None
+    guard_dir: StateDir,
+    command: str,
+    argv: list[str],
+    before: int | None,
+    prefix: str | None = None,
 ) -> tuple[Entry, IO]:
-    """Write a new entry and take its lock; keep the returned file open until the end."""
+    """Write a new entry and take its lock (with ``prefix``, keep its history as it is
+    now); keep the returned file open until the end."""
     entry = _new_entry(command, argv, before)
     lock = _folder(guard_dir).open_lock(entry.id + ".lock")
     try:
@@ -171,6 +245,8 @@ def begin(
         lock.close()
         raise
     _HELD.add(entry.id)
+    if prefix is not None:
+        keep_history(guard_dir, entry, prefix)
     save(guard_dir, entry)
     _prune(guard_dir)
     return entry, lock
@@ -214,6 +290,8 @@ def discard(guard_dir: StateDir, entry: Entry, lock: IO | None) -> None:
     """Remove an entry and its lock file, as if it had never been begun."""
     _HELD.discard(entry.id)
     folder = _folder(guard_dir)
+    with contextlib.suppress(OSError):
+        folder.remove(entry.id + HISTORY_SUFFIX)
     try:
         folder.remove(entry.id + ".json")
     except FileNotFoundError:
@@ -266,47 +344,6 @@ def _named_entries(
             skipped.append(f"{FOLDER}/{name}: not a journal entry we can read")
 
 
-def by_runner(entry: Entry) -> bool:
-    """Whether the user running us wrote the entry (its file is theirs, or this
-    process made it): only such an entry's command, plan, snapshot numbers and
-    times are acted on."""
-    return entry.written is None or entry.written.uid == running_user()
-
-
-def writer(entry: Entry) -> int | None:
-    """The uid of who wrote the entry (None: the platform has no owners of files)."""
-    return running_user() if entry.written is None else entry.written.uid
-
-
-def writer_name(entry: Entry) -> str:
-    """Who wrote the entry, in words ("nobody (uid 65534)")."""
-    uid = writer(entry)
-    return user_name(uid) if uid is not None else "another user"
-
-
-def running_command(entry: Entry) -> str:
-    """The entry's command in words, for a message about a conda at work: the runner's
-    own command line, or for another user's entry only whose it is (the words in
-    their file are never repeated as if they were a command)."""
-    if by_runner(entry):
-        return "`conda " + " ".join(entry.argv[1:] or [entry.command]) + "`"
-    return f"a conda of {writer_name(entry)}"
-
-
-def where(entry: Entry) -> str:
-    """The entry's file (its id, for one this process made)."""
-    return entry.written.path if entry.written is not None else entry.id
-
-
-def trusted_start(entry: Entry) -> float:
-    """When the entry's transaction started, as far as the runner can tell: what
-    their own entry says; another user's, no later than its file last changed (an
-    entry dated in the future would outrank every later transaction)."""
-    if by_runner(entry) or entry.written is None:
-        return entry.started
-    return min(entry.started, entry.written.changed)
-
-
 def is_own(entry: Entry) -> bool:
     """Whether the entry is this process's own command, at work."""
     return entry.id in _HELD
@@ -351,6 +388,7 @@ def _prune(guard_dir: StateDir) -> None:
         if data is None or not schema.valid(ENTRY_FORMAT, data) or data["state"] in OPEN_STATES:
             continue
         # by the file's name, not the id it holds
-        for file_name in (name, name.removesuffix(".json") + ".lock"):
+        stem = name.removesuffix(".json")
+        for file_name in (name, stem + ".lock", stem + HISTORY_SUFFIX):
             with contextlib.suppress(OSError):
                 folder.remove(file_name)

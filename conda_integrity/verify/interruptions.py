@@ -34,11 +34,13 @@ from typing import Any
 
 from ..compat import CREATE_COMMANDS
 from ..exceptions import IntegrityInputError
+from ..observe.conda_history import HISTORY, MAX_HISTORY_BYTES, read_last_revision_specs
 from ..observe.prefix_state import PrefixState
 from ..observe.snapshot import snapshot_of
 from ..observe.walk import CONDA_TEMP_EXTENSION
 from ..records.package_cache import pkgs_dirs
-from ..store import journal, snapshots
+from ..safe_read import read_file
+from ..store import entry_writer, journal, snapshots
 from ..store.changes import REMOVED, compare
 from ..store.state_dir import StateDir
 
@@ -59,13 +61,13 @@ def review(
     any of them, supersedes every one that started before it; one closed as having
     changed nothing (a failed solve, a command refuse mode stopped) does not.
     Another user's entries are ranked by when their files last changed at the
-    latest (:func:`.journal.trusted_start`), not by the times they claim."""
+    latest (:func:`.entry_writer.trusted_start`), not by the times they claim."""
     open_entries: list[tuple[StateDir, journal.Entry]] = []
     last_ended = float("-inf")
     for guard_dir in guard_dirs:
         for entry in journal.newest_first(guard_dir):
             if entry.state == journal.FINISHED:
-                last_ended = max(last_ended, journal.trusted_start(entry))
+                last_ended = max(last_ended, entry_writer.trusted_start(entry))
                 break
             if entry.state != journal.CLOSED:
                 open_entries.append((guard_dir, entry))
@@ -73,8 +75,10 @@ def review(
     # judged oldest first: what an earlier interruption left is not evidence of a
     # later command that changed nothing (refuse mode stopped it, say)
     earlier = Leftovers(set(), set())
-    for guard_dir, entry in sorted(open_entries, key=lambda pair: journal.trusted_start(pair[1])):
-        if journal.trusted_start(entry) < last_ended:
+    for guard_dir, entry in sorted(
+        open_entries, key=lambda pair: entry_writer.trusted_start(pair[1])
+    ):
+        if entry_writer.trusted_start(entry) < last_ended:
             continue
         if entry.state == journal.INTERRUPTED:
             earlier.add(entry.outcome)
@@ -150,7 +154,8 @@ def _evidence(
     not_recorded = [stem for stem in link if stem not in recorded]
     # a package unlinked and linked again (a reinstall) has its record either way
     still_recorded = [stem for stem in unlink if stem in recorded and stem not in link]
-    history_written = _written_since(state.prefix, "conda-meta/history", entry.started)
+    history_written = _written_since(state.prefix, HISTORY, entry.started)
+    specs_missing = _specs_missing(state.prefix, plan) if history_written else []
     progress: dict[str, Any] = {
         "unlinked": [stem for stem in unlink if stem not in recorded],
         "still_recorded": still_recorded,
@@ -160,6 +165,21 @@ def _evidence(
         "backups": backups,
         "history_written": history_written,
     }
+    if specs_missing:
+        progress["history_specs_missing"] = specs_missing
+    # conda 26 does not take back a history write that failed half-way (Ctrl-C in
+    # it): its roll-back puts back the rest, and the history no longer matches
+    history_apart = history_written and _history_apart(state)
+    if history_apart:
+        progress["history_out_of_step"] = True
+    # a disk that filled up under conda: the record it was writing stays half-written,
+    # and conda 24.7's roll-back puts its half-made copy of the history over it
+    half_written = [b.stem for b in state.bad_records if b.stem in link]
+    if half_written:
+        progress["half_written"] = half_written
+    emptied = history_written and _history_emptied(state)
+    if emptied:
+        progress["history_emptied"] = True
     creating = entry.command in CREATE_COMMANDS and entry.before is None
     if changes is not None:
         changed = bool(changes)
@@ -173,8 +193,12 @@ def _evidence(
         changed = bool(progress["unlinked"] or progress["linked"]) or (
             creating and os.path.lexists(os.path.join(state.prefix, "conda-meta"))
         )
-    own_backups = [path for path in backups if path not in earlier.backups]
-    if not (changed or own_backups) and (
+    own_backups = [
+        path
+        for path in backups
+        if path not in earlier.backups and not _history_copy_unused(state.prefix, path)
+    ]
+    if not (changed or own_backups or history_apart or half_written or emptied) and (
         not progress["files_without_record"]
         or not _files_present(
             state.prefix,
@@ -183,9 +207,80 @@ def _evidence(
         )
     ):
         return {}
-    if entry.plan is not None and not not_recorded and not still_recorded and history_written:
+    records_moved = changes is None or changes.records_added or changes.records_removed
+    if half_written:
+        step: str | None = journal.RECORDS
+    elif (history_apart or emptied) and not records_moved:
+        step = journal.HISTORY  # the rest was rolled back
+    else:
+        step = _cut_off_at(progress, history_written, specs_missing)
+    if entry.plan is not None and step is None:
         return COMPLETED
+    if step is not None:
+        progress["step"] = step
     return progress
+
+
+def _cut_off_at(
+    progress: dict[str, Any], history_written: bool, specs_missing: list[str]
+) -> str | None:
+    """The first of conda's own steps (:data:`journal.STEPS`) the transaction did
+    not finish; None: it did them all."""
+    if progress["still_recorded"]:
+        return journal.UNLINK
+    if progress["not_recorded"]:
+        return journal.RECORDS if progress["linked"] else journal.LINK
+    if not history_written:
+        return journal.HISTORY
+    if specs_missing:
+        return journal.HISTORY_SPECS
+    return None
+
+
+def _history_copy_unused(prefix: str, path: str) -> bool:
+    """Whether ``path`` is conda's copy of the history (``history.c~``) and the
+    history is that copy still: conda 26 leaves it so when Ctrl-C cut its history
+    step off before it wrote anything, and rolled the rest back."""
+    if path != HISTORY + CONDA_TEMP_EXTENSION:
+        return False
+    copy = read_file(os.path.join(prefix, path), MAX_HISTORY_BYTES).data
+    return (
+        copy is not None
+        and copy == read_file(os.path.join(prefix, HISTORY), MAX_HISTORY_BYTES).data
+    )
+
+
+def _history_apart(state: PrefixState) -> bool:
+    """Whether the state the history ends in is not the records' (the packages)."""
+    history = state.history
+    if history is None or not history.exists or not history.revisions:
+        return False
+    recorded = {p.stem for p in state.packages} | {b.stem for b in state.bad_records}
+    return set(history.installed) != recorded
+
+
+def _history_emptied(state: PrefixState) -> bool:
+    """Whether the history tells no revision while there are records."""
+    history = state.history
+    return (
+        history is not None
+        and history.exists
+        and not history.revisions
+        and not history.problems
+        and bool(state.packages or state.bad_records)
+    )
+
+
+def _specs_missing(prefix: str, plan: dict[str, Any]) -> list[str]:
+    """The spec lists of the plan that the history's last revision has no line for
+    (conda writes them last, in an append of their own)."""
+    wanted = [kind for kind in journal.SPEC_KINDS if plan.get(kind)]
+    if not wanted:
+        return []
+    written = read_last_revision_specs(prefix)
+    if written is None:
+        return []  # no revision to judge (or unreadable): history-mismatch tells
+    return [kind for kind in wanted if kind not in written]
 
 
 def _written_since(prefix: str, path: str, since: float) -> bool:

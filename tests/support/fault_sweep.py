@@ -20,6 +20,7 @@ of an install into the prefix), to see what a user would be told.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -81,20 +82,21 @@ class DiskView:
     records: dict[str, tuple[str, ...] | None]
     #: every file and symlink, outside conda-meta and but for conda's leftovers
     files: frozenset[str]
-    #: how many transactions conda-meta/history tells of (None: no history)
-    history_entries: int | None
+    #: conda-meta/history's lines, each revision's time left out (None: no history):
+    #: a revision without its spec lines is neither the history before nor after
+    history: tuple[str, ...] | None
 
     def same_as(self, other: DiskView) -> bool:
         return (
             self.meta == other.meta
             and self.records == other.records
             and self.files == other.files
-            and self.history_entries == other.history_entries
+            and self.history == other.history
         )
 
     @property
     def empty(self) -> bool:
-        return not (self.meta or self.records or self.files or self.history_entries is not None)
+        return not (self.meta or self.records or self.files or self.history is not None)
 
 
 def view_of(prefix: Path) -> DiskView:
@@ -119,11 +121,26 @@ def view_of(prefix: Path) -> DiskView:
         except (OSError, ValueError, KeyError, TypeError):
             records[record.stem] = None
     try:
-        history = (prefix / "conda-meta" / "history").read_text()
-        entries: int | None = sum(line.startswith("==>") for line in history.splitlines())
+        text = (prefix / "conda-meta" / "history").read_text(errors="replace")
+        history: tuple[str, ...] | None = tuple(_history_line(line) for line in text.splitlines())
     except OSError:
-        entries = None
-    return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), entries)
+        history = None
+    return DiskView(True, (prefix / "conda-meta").is_dir(), records, frozenset(files), history)
+
+
+def _history_line(line: str) -> str:
+    """A history line as two runs of one transaction write it alike: a revision's
+    time left out, a spec list sorted (conda writes a set's order, which differs
+    from process to process)."""
+    if line.startswith("==>"):
+        return "==>"
+    match = re.match(r"(# \w+ specs: )(\[.*\])$", line)
+    if match is not None:
+        try:
+            return match.group(1) + repr(sorted(ast.literal_eval(match.group(2))))
+        except (ValueError, SyntaxError, TypeError):
+            pass
+    return line
 
 
 def classify(now: DiskView, before: DiskView, after: DiskView) -> str:

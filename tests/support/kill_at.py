@@ -15,6 +15,9 @@ With ``KILL_SCRIPT``, that script runs instead of conda's command line (another
 runner here, such as ``run_relink.py``). With ``KILL_MATCH``, only calls on a path
 that contains it are counted; paths under a folder ``KILL_SKIP`` names
 (``os.pathsep``-separated) are not.
+``KILL_FILL=PATH`` kills nothing: before the ``KILL_AT``-th call it fills the disk
+that holds ``PATH`` (a new file written until the disk is full), and conda goes on
+into a full disk, as if space had run out right there.
 
 What child processes (a package's link script, the ``.pyc`` compiler) write is
 not seen: the kill points are those of conda's own process.
@@ -67,8 +70,10 @@ class Counter:
         match: str,
         log: str | None,
         signal_number: int = signal.SIGKILL,
+        fill: str | None = None,
     ):
         self.signal_number = signal_number
+        self.fill = fill
         self.roots = [_folder(root) for root in roots if root]
         self.skipped = [_folder(folder) for folder in skipped if folder]
         self.kill_at = kill_at
@@ -131,7 +136,10 @@ class Counter:
                 if self.log is not None:
                     self.log.write(f"{self.count}\t{event}\t{hits[0]}\n")
                 if self.count == self.kill_at:
-                    os.kill(os.getpid(), self.signal_number)
+                    if self.fill:
+                        fill_disk(self.fill)
+                    else:
+                        os.kill(os.getpid(), self.signal_number)
         finally:
             self.busy.on = False
 
@@ -155,6 +163,21 @@ class Counter:
             handle.write(str(self.count))
 
 
+def fill_disk(path: str) -> None:
+    """Write ``path`` until its disk is full (what it holds stays: the test frees it)."""
+    block = b"\0" * (64 * 1024)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        size = len(block)
+        while size:
+            try:
+                os.write(fd, block[:size])
+            except OSError:
+                size //= 2  # the last blocks: down to a byte
+    finally:
+        os.close(fd)
+
+
 def main() -> int:
     from real_conda import ensure_conda
 
@@ -166,6 +189,7 @@ def main() -> int:
         os.environ.get("KILL_MATCH", ""),
         os.environ.get("KILL_LOG_FILE"),
         signal.SIGINT if os.environ.get("KILL_SIGNAL") == "INT" else signal.SIGKILL,
+        os.environ.get("KILL_FILL") or None,
     )
     ensure_conda()
     from conda.cli.main import main as conda_main
