@@ -1,6 +1,7 @@
 """A full disk: conda transactions that run out of space at each of their steps.
 
-The prefix and the package cache live on a small tmpfs the test mounts; right
+The prefix and the package cache (or the package cache alone, or our state folder
+alone) live on a small tmpfs the test mounts; right
 before a chosen change on disk, ``kill_at.py`` fills it (``KILL_FILL``), and conda
 goes on into a full disk. What conda leaves must be as it was, or reported and
 repairable once there is room again: conda then accepts the environment.
@@ -191,3 +192,58 @@ def test_a_full_state_folder_never_fails_or_slows_conda(sandbox: Conda, full_sta
     assert _state_files_whole(prefix) == []
     assert sandbox.run("list", "-p", str(prefix), check=False).returncode == 0
     assert took < 120
+
+
+@pytest.fixture
+def full_cache(tmp_path: Path, channel: Path) -> Iterator[tuple[Conda, Path]]:
+    """An environment on the ordinary disk whose package cache alone is a small disk."""
+    conda = Conda(tmp_path / "sandbox", channel)
+    _mount(conda.pkgs_dir, "64m")
+    try:
+        prefix = tmp_path / "env"
+        conda.create(prefix, *BASE)
+        yield conda, prefix
+    finally:
+        subprocess.run(["umount", "-l", str(conda.pkgs_dir)], check=False)
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_a_full_package_cache_leaves_the_environment_as_it_was(
+    full_cache: tuple[Conda, Path], k: int
+) -> None:
+    """Space runs out while conda fetches or extracts a new package into the cache:
+    the environment is as it was, verify says so, the cache's damage (if any) is named
+    as the cache's, and the same install goes through once there is room again."""
+    conda, prefix = full_cache
+    records_before = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+    filler = conda.pkgs_dir / "filler"
+    result = conda.run(
+        "install",
+        "-p",
+        str(prefix),
+        "--yes",
+        "footools",
+        check=False,
+        runner=KILL_RUNNER,
+        env={
+            "KILL_ROOTS": str(conda.pkgs_dir),
+            "KILL_MATCH": "footools",
+            "KILL_AT": str(k),
+            "KILL_FILL": str(filler),
+            **WARN,
+        },
+    )
+    assert "Traceback" not in result.stderr, str(result)
+    assert filler.exists(), "the disk was not filled: no such change"
+    filler.unlink()
+    records = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+    if result.returncode != 0:
+        assert records == records_before
+    report = verify(conda, prefix)
+    assert [f for f in report["findings"] if f["severity"] == "error"] == [], report["findings"]
+    cache = json.loads(
+        conda.run("integrity", "verify", "--pkgs-dirs", "--json", check=False).stdout
+    )
+    assert {f.get("package", "") for f in cache["findings"]} <= {"footools-1.0-h5678_0"}, cache
+    conda.install(prefix, "footools", env=WARN)
+    assert verify(conda, prefix)["findings"] == []
