@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import catalog
-from tests.support.conda_cli import RUNNER, Conda, Result
+from tests.support.conda_cli import RUNNER, Conda, Result, finish
 from tests.support.helpers import edit_in_place, verify
 from tests.support.packages import Package
 from tests.support.real_conda import ensure_conda
@@ -108,16 +108,6 @@ def assert_true(conda: Conda, prefix: Path) -> dict:
 
 def start(conda: Conda, *args: str, env: dict[str, str]) -> subprocess.Popen:
     return conda.popen(*args, env=env)
-
-
-def finish(process: subprocess.Popen, args: tuple[str, ...], timeout: float = 300) -> Result:
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
-    return Result(args, process.returncode, stdout, stderr)
 
 
 def at_once(conda: Conda, commands: list[tuple[str, ...]], env: dict[str, str]) -> list[Result]:

@@ -46,6 +46,18 @@ class CondaError(AssertionError):
     pass
 
 
+def finish(process: subprocess.Popen, args: tuple[str, ...], timeout: float = 300) -> Result:
+    """The result of a started ``conda ARGS`` once it ended (a hung command fails its
+    test, and must not outlive it)."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return Result(args, process.returncode, stdout, stderr)
+
+
 class Conda:
     """A sandboxed conda: its own home, condarc, package cache and channel."""
 
@@ -128,14 +140,7 @@ class Conda:
         (for root: without CAP_DAC_OVERRIDE), as an ordinary user would.
         """
         process = self.popen(*args, env=env, unprivileged=unprivileged, runner=runner, cwd=cwd)
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # a hung command fails its test, and must not outlive it
-            process.kill()
-            process.communicate()
-            raise
-        result = Result(tuple(args), process.returncode, stdout, stderr)
+        result = finish(process, tuple(args), timeout)
         if check and result.returncode != 0:
             raise CondaError(str(result))
         return result
