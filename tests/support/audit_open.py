@@ -31,19 +31,12 @@ def audited_run(log: Path, names: set[str], **env: str) -> dict[str, object]:
 
 
 def main() -> int:
+    from kill_at import watch_open_dir_fd
     from real_conda import ensure_conda
 
     names = set(filter(None, os.environ.get("AUDIT_NAMES", "").split(os.pathsep)))
     log = open(os.environ["AUDIT_LOG_FILE"], "a", buffering=1)  # noqa: SIM115
     local = threading.local()  # the folder handle of the os.open being made
-    real_open = os.open
-
-    def open_with_dir_fd(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
-        local.fd = dir_fd
-        try:
-            return real_open(path, flags, mode, dir_fd=dir_fd)
-        finally:
-            local.fd = None
 
     def hook(event: str, args: tuple) -> None:
         if event != "open" or not args or getattr(local, "busy", False):
@@ -70,7 +63,7 @@ def main() -> int:
     ensure_conda()
     from conda.cli.main import main as conda_main
 
-    os.open = open_with_dir_fd
+    watch_open_dir_fd(local)
     sys.addaudithook(hook)
     return conda_main()
 

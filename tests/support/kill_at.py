@@ -144,23 +144,27 @@ class Counter:
             self.busy.on = False
 
     def watch_open_dir_fd(self) -> None:
-        """Make ``os.open(name, ..., dir_fd=fd)`` seen at its real path: the audit
-        event of an open names the path as given, without the folder handle."""
-        real_open = os.open
-        local = self.open_dir_fd
-
-        def open_with_dir_fd(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
-            local.fd = dir_fd
-            try:
-                return real_open(path, flags, mode, dir_fd=dir_fd)
-            finally:
-                local.fd = None
-
-        os.open = open_with_dir_fd
+        """Make ``os.open(name, ..., dir_fd=fd)`` seen at its real path."""
+        watch_open_dir_fd(self.open_dir_fd)
 
     def write_total(self, path: str) -> None:
         with open(path, "w") as handle:
             handle.write(str(self.count))
+
+
+def watch_open_dir_fd(local: threading.local) -> None:
+    """Keep in ``local.fd`` the folder handle of the ``os.open`` being made: the audit
+    event of an open names the path as given, without the folder handle."""
+    real_open = os.open
+
+    def open_with_dir_fd(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+        local.fd = dir_fd
+        try:
+            return real_open(path, flags, mode, dir_fd=dir_fd)
+        finally:
+            local.fd = None
+
+    os.open = open_with_dir_fd
 
 
 def fill_disk(path: str) -> None:
