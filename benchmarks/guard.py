@@ -15,6 +15,7 @@ suite's small environment instead, to check that this script runs.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from bigenv import arguments, build_environment, work_folder
 from measure import owned_paths, stat_ceiling
 
 from tests.support import packages
-from tests.support.conda_cli import RUNNER
+from tests.support.conda_cli import RUNNER, Conda
 from tests.support.helpers import CONDA_VERSION
 from tests.support.packages import File, Package
 
@@ -33,20 +34,32 @@ WITHOUT = Path(__file__).with_name("conda_without_integrity.py")
 TINY = Package(name="tinypkg", version="1.0", files=[File("share/tinypkg/README", b"tiny\n")])
 
 
+def copy_of_big(work: Path, name: str, verified: bool = False) -> tuple[Conda, Path]:
+    """A copy of the big environment made by conda (once, unguarded) as ``work/NAME``,
+    with the channel offering ``tinypkg`` to install into it; ``verified``: verify it
+    once when made."""
+    conda, big = build_environment(work)
+    if not (conda.channel / "linux-64" / TINY.fn).exists():
+        packages.build(TINY, conda.channel)
+        packages.write_repodata(conda.channel)
+    prefix = work / name
+    done = work / f"{name}.done"
+    if not done.exists():
+        shutil.rmtree(prefix, ignore_errors=True)
+        names = sorted(json.loads(p.read_text())["name"] for p in big.glob("conda-meta/*.json"))
+        print(f"creating {prefix} with {len(names)} packages", file=sys.stderr)
+        conda.create(prefix, *names, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
+        if verified:
+            conda.run("integrity", "verify", "-p", str(prefix))
+        done.touch()
+    return conda, prefix
+
+
 def main() -> int:
     parser = arguments(__doc__)
     args = parser.parse_args()
     args.work = work_folder(args.work, args.small)
-    conda, big = build_environment(args.work)
-    if not (conda.channel / "linux-64" / TINY.fn).exists():
-        packages.build(TINY, conda.channel)
-        packages.write_repodata(conda.channel)
-    prefix = args.work / "guard-env"
-    if not (args.work / "guard-env.done").exists():
-        names = sorted(json.loads(p.read_text())["name"] for p in big.glob("conda-meta/*.json"))
-        print(f"creating {prefix} with {len(names)} packages", file=sys.stderr)
-        conda.create(prefix, *names, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
-        (args.work / "guard-env.done").touch()
+    conda, prefix = copy_of_big(args.work, "guard-env")
     conda.remove(prefix, "tinypkg", check=False, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
 
     times: dict[str, list[float]] = {"guard": [], "without": []}

@@ -17,7 +17,6 @@ suite's small environment instead, to check that this script runs.
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -25,10 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from bigenv import arguments, build_environment, content_of, work_folder
-from guard import TINY
+from bigenv import arguments, content_of, work_folder
+from guard import TINY, copy_of_big
 
-from tests.support import packages
 from tests.support.conda_cli import Conda
 from tests.support.helpers import CONDA_VERSION
 
@@ -70,18 +68,7 @@ def main() -> int:
     parser = arguments(__doc__, repeat=2)
     args = parser.parse_args()
     args.work = work_folder(args.work, args.small)
-    conda, big = build_environment(args.work)
-    if not (conda.channel / "linux-64" / TINY.fn).exists():
-        packages.build(TINY, conda.channel)
-        packages.write_repodata(conda.channel)
-    prefix = args.work / "restore-env"
-    if not (args.work / "restore-env.done").exists():
-        shutil.rmtree(prefix, ignore_errors=True)
-        names = sorted(json.loads(p.read_text())["name"] for p in big.glob("conda-meta/*.json"))
-        print(f"creating {prefix} with {len(names)} packages", file=sys.stderr)
-        conda.create(prefix, *names, env={"CONDA_PLUGINS_INTEGRITY_MODE": "off"})
-        conda.run("integrity", "verify", "-p", str(prefix))
-        (args.work / "restore-env.done").touch()
+    conda, prefix = copy_of_big(args.work, "restore-env", verified=True)
     conda.remove(prefix, TINY.name, check=False, env=WARN)
 
     before = {"install": [], "remove": []}
