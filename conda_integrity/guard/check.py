@@ -92,6 +92,7 @@ def check_after(session: Session, in_transaction: bool) -> list[Finding]:
         and finding.severity == ERROR
     ]
     session.after_findings = fresh
+    session.others_after = [t for t in state.transactions if t.running]
     session.checked_in_transaction = in_transaction
     return fresh
 

@@ -232,7 +232,7 @@ def _after_transaction() -> None:
         # else conda rolls the transaction back; the next run judges the open entry
         raise
     if fresh and session.mode == REFUSE:
-        raise IntegrityRefusal(messages.rolled_back(session.prefix, fresh))
+        raise IntegrityRefusal(messages.rolled_back(session.prefix, fresh, session.others_after))
 
 
 def after_command(command: str) -> None:
@@ -278,7 +278,7 @@ def _after_command(command: str) -> None:
     fresh = session.after_findings
     if not fresh:
         return
-    message = messages.left_behind(session.prefix, fresh)
+    message = messages.left_behind(session.prefix, fresh, session.others_after)
     if session.mode == REFUSE and not session.checked_in_transaction:
         raise IntegrityRefusal(message + messages.NO_ROLLBACK)
     messages.say(message)

@@ -36,15 +36,19 @@ def problem_lines(findings: list[Finding], limit: int = 10) -> list[str]:
     return lines
 
 
-def problems_before(
-    prefix: str, problems: list[Finding], others: list[OpenTransaction]
-) -> str | None:
-    """What is wrong with ``prefix`` before the command (None: nothing)."""
-    lines = [
+def _at_work(others: list[OpenTransaction]) -> list[str]:
+    return [
         f"  another conda process (pid {other.entry.pid}, "
         f"{entry_writer.running_command(other.entry)}) is changing this environment right now"
         for other in others
     ]
+
+
+def problems_before(
+    prefix: str, problems: list[Finding], others: list[OpenTransaction]
+) -> str | None:
+    """What is wrong with ``prefix`` before the command (None: nothing)."""
+    lines = _at_work(others)
     lines += problem_lines(problems)
     if not lines:
         return None
@@ -92,26 +96,31 @@ def changed_since(prefix: str, snapshot: int, files: list[FileChange]) -> str:
     )
 
 
-def rolled_back(prefix: str, findings: list[Finding]) -> str:
-    """The refusal after a transaction that conda can still roll back."""
+def rolled_back(
+    prefix: str, findings: list[Finding], others: list[OpenTransaction] | None = None
+) -> str:
+    """The refusal after a transaction that conda can still roll back (``others``: as
+    :func:`left_behind`)."""
+    head = f"conda-integrity: this transaction left {len(findings)} problem(s) in {prefix}"
+    if others:
+        head += " (or another conda did: it was at work at the same time)"
     return "\n".join(
-        [
-            f"conda-integrity: this transaction left {len(findings)} problem(s) in "
-            f"{prefix}; conda rolls it back:",
-            *problem_lines(findings),
-        ]
+        [f"{head}; conda rolls it back:", *_at_work(others or []), *problem_lines(findings)]
     )
 
 
-def left_behind(prefix: str, findings: list[Finding]) -> str:
-    """What a finished transaction left wrong."""
-    return "\n".join(
-        [
-            f"conda-integrity: this transaction left {len(findings)} problem(s) in {prefix}:",
-            *problem_lines(findings),
-            verify_hint(prefix),
-        ]
-    )
+def left_behind(
+    prefix: str, findings: list[Finding], others: list[OpenTransaction] | None = None
+) -> str:
+    """What a finished transaction left wrong; with ``others`` (condas at work on the
+    prefix as it was checked), that some of it may be their work half done."""
+    head = f"conda-integrity: this transaction left {len(findings)} problem(s) in {prefix}"
+    if others:
+        head += " (or another conda did: it was at work at the same time)"
+        lines = [f"{head}:", *_at_work(others), *problem_lines(findings)]
+    else:
+        lines = [f"{head}:", *problem_lines(findings)]
+    return "\n".join([*lines, verify_hint(prefix)])
 
 
 #: added to :func:`left_behind` when refuse mode fails a command it cannot roll back

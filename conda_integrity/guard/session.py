@@ -49,6 +49,9 @@ class Session:
     #: the post-check ran inside the transaction, where conda can roll back (>= 25.5)
     checked_in_transaction: bool = False
     after_findings: list[Finding] = field(default_factory=list)
+    #: other condas at work on the prefix when the post-check read it (what they
+    #: have half done may be among ``after_findings``)
+    others_after: list[journal.OpenTransaction] = field(default_factory=list)
     #: the pre-check's read, which the reads after the transaction build on
     earlier: EarlierRead | None = None
     #: the snapshot before the transaction, once built or loaded
